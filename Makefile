@@ -1,0 +1,40 @@
+# Roundtrip: `make run` serves the demo, `make test` runs every test.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL_FILE := instance/test_postgres_url
+# After `make pg-up` once, `make test` includes the PostgreSQL tests automatically.
+TEST_POSTGRES_URL ?= $(shell cat $(PG_URL_FILE) 2>/dev/null)
+export TEST_POSTGRES_URL
+
+.PHONY: run test lint install pg-up bench clean
+
+$(STAMP): pyproject.toml build-constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# xstatic-* are sdists whose build needs pkg_resources (setuptools < 81).
+	$(BIN)/python -m pip install --quiet --build-constraint build-constraints.txt -e '.[dev,postgres]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/roundtrip db upgrade
+	$(BIN)/roundtrip demo
+	@echo "Roundtrip is starting on http://127.0.0.1:5000 (Ctrl+C stops it)"
+	$(BIN)/roundtrip run --host 127.0.0.1 --port 5000
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+pg-up:
+	scripts/pg-up.sh $(PG_URL_FILE)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

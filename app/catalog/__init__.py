@@ -1,0 +1,1 @@
+"""Products and the lots (batches) they arrive in."""

@@ -1,0 +1,56 @@
+"""Configuration read from the environment, with safe defaults for a laptop."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_path() -> Path:
+    """Folder for files that belong to this installation (SQLite database, secret key)."""
+    return Path(os.environ.get("ROUNDTRIP_INSTANCE", PROJECT_ROOT / "instance")).resolve()
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{instance_path() / 'roundtrip.sqlite3'}"
+
+
+def load_or_create_secret_key(folder: Path) -> str:
+    """Return the installation's secret key, creating it once.
+
+    Sessions must survive restarts, so the key is generated the first time and kept in
+    ``instance/secret_key`` (readable by the owner only) instead of living in the code.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = folder / "secret_key"
+    if key_file.exists():
+        key = key_file.read_text().strip()
+        if key:
+            return key
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+class Config:
+    """Settings of a running installation; every value can come from the environment."""
+
+    def __init__(self, environ: dict[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        self.INSTANCE_PATH = str(instance_path())
+        self.DATABASE_URL = env.get("DATABASE_URL") or default_database_url()
+        self.SECRET_KEY = env.get("SECRET_KEY") or load_or_create_secret_key(instance_path())
+        self.GEOCODER = env.get("ROUNDTRIP_GEOCODER", "none")
+        self.GEOCODER_USER_AGENT = env.get("ROUNDTRIP_GEOCODER_USER_AGENT", "roundtrip")
+        self.API_PAGE_SIZE_MAX = int(env.get("ROUNDTRIP_API_PAGE_SIZE_MAX", "200"))
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.WTF_CSRF_TIME_LIMIT = None  # a dispatcher's tab stays open all evening
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if k.isupper()}

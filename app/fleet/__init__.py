@@ -1,0 +1,1 @@
+"""Depots, vehicles, couriers and their shifts."""

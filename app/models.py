@@ -1,0 +1,10 @@
+"""Every domain's models, imported so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from app.accounts import models as accounts
+from app.catalog import models as catalog
+from app.customers import models as customers
+from app.db import Base
+from app.fleet import models as fleet
+from app.orders import models as orders
+
+__all__ = ["Base", "accounts", "catalog", "customers", "fleet", "orders"]

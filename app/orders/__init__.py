@@ -1,0 +1,1 @@
+"""Orders, their items, delivery windows and cut-offs."""

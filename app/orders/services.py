@@ -1,0 +1,278 @@
+"""Taking orders: every rule is checked before anything is written."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from app.catalog.models import Lot, Product
+from app.customers import services as customer_services
+from app.customers.models import Address, Customer
+from app.errors import Conflict, ErrorCollector, NotFound
+from app.fleet.models import Depot
+from app.geocoding import Geocoder
+from app.orders.models import Order, OrderItem
+from app.orders.windows import DayWindow, local_midnight, windows_for_day
+
+ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRequest:
+    quantity: int
+    sku: str | None = None
+    product_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddressRequest:
+    line: str
+    lat: float | None = None
+    lon: float | None = None
+    instructions: str | None = None
+
+
+def new_order_number() -> str:
+    return "RT-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(8))
+
+
+def _fmt_local(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%H:%M on %d %b %Y")
+
+
+def _pick_depot(session: Session, errors: ErrorCollector, depot_id: int | None) -> Depot | None:
+    if depot_id is not None:
+        depot = session.get(Depot, depot_id)
+        if depot is None:
+            errors.add("depot_id", f"There is no depot {depot_id}.")
+        return depot
+    depots = list(session.scalars(select(Depot).limit(2)))
+    if len(depots) == 1:
+        return depots[0]
+    errors.add("depot_id", "Say which depot delivers this order." if depots else "No depot exists.")
+    return None
+
+
+def _check_window(
+    errors: ErrorCollector,
+    windows: list[DayWindow],
+    *,
+    day: date,
+    tz: ZoneInfo,
+    start_at: datetime,
+    end_at: datetime,
+    now: datetime,
+) -> DayWindow | None:
+    for field, value in (("window_start_at", start_at), ("window_end_at", end_at)):
+        if value.tzinfo is None:
+            errors.add(field, "Include the time zone offset, e.g. 2026-11-25T08:00:00+03:00.")
+    if "window_start_at" in errors or "window_end_at" in errors:
+        return None
+    if end_at <= start_at:
+        errors.add("window_end_at", "The window must end after it starts.")
+        return None
+    day_start = local_midnight(day, tz)
+    day_end = local_midnight(date.fromordinal(day.toordinal() + 1), tz)
+    if start_at < day_start or end_at > day_end:
+        errors.add(
+            "window_start_at" if start_at < day_start or start_at >= day_end else "window_end_at",
+            f"The window must lie within the delivery day {day.isoformat()} ({tz.key}).",
+        )
+        return None
+    match = next((w for w in windows if w.start_at == start_at and w.end_at == end_at), None)
+    if match is None:
+        offered = ", ".join(w.label for w in windows) or "none"
+        errors.add(
+            "window_start_at",
+            f"This depot offers no window {start_at.astimezone(tz):%H:%M}–"
+            f"{end_at.astimezone(tz):%H:%M}; the windows offered are: {offered}.",
+        )
+        return None
+    if not match.is_open(now):
+        errors.add(
+            "window_start_at",
+            f"Orders for {match.label} on {day.isoformat()} closed at "
+            f"{_fmt_local(match.cutoff_at, tz)}; choose a later window or day.",
+        )
+        return None
+    return match
+
+
+def _resolve_items(
+    session: Session, errors: ErrorCollector, items: Sequence[ItemRequest]
+) -> list[tuple[Product, Lot | None, int]]:
+    if not items:
+        errors.add("items", "An order needs at least one item.")
+        return []
+    resolved: list[tuple[Product, Lot | None, int]] = []
+    for i, item in enumerate(items):
+        field = f"items.{i}"
+        if item.quantity < 1:
+            errors.add(f"{field}.quantity", "Quantity must be at least 1.")
+        if item.sku is None and item.product_id is None:
+            errors.add(field, "Give the product's sku or product_id.")
+            continue
+        if item.sku is not None:
+            product = session.scalar(select(Product).where(Product.sku == item.sku))
+            where = (f"{field}.sku", f"There is no product with SKU {item.sku!r}.")
+        else:
+            product = session.get(Product, item.product_id)
+            where = (f"{field}.product_id", f"There is no product {item.product_id}.")
+        if product is None:
+            errors.add(*where)
+            continue
+        lot = _shippable_lot(product)
+        if product.lots and lot is None:
+            errors.add(
+                where[0],
+                f"Every lot of {product.name} is blocked, so it cannot be shipped now.",
+            )
+            continue
+        resolved.append((product, lot, item.quantity))
+    return resolved
+
+
+def _shippable_lot(product: Product) -> Lot | None:
+    """First in, first out among the lots not blocked."""
+    return next((lot for lot in product.lots if not lot.blocked), None)
+
+
+def create_order(
+    session: Session,
+    *,
+    customer_id: int,
+    delivery_day: date,
+    window_start_at: datetime,
+    window_end_at: datetime,
+    items: Sequence[ItemRequest],
+    now: datetime,
+    geocoder: Geocoder,
+    address_id: int | None = None,
+    address: AddressRequest | None = None,
+    depot_id: int | None = None,
+    external_ref: str | None = None,
+    notes: str | None = None,
+) -> Order:
+    """Validate an order completely, then write it; on any problem nothing is written."""
+    errors = ErrorCollector()
+    if external_ref is not None:
+        existing = session.scalar(select(Order).where(Order.external_ref == external_ref))
+        if existing is not None:
+            raise Conflict(f"Order {existing.number} already has external_ref {external_ref!r}.")
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        errors.add("customer_id", f"There is no customer {customer_id}.")
+    depot = _pick_depot(session, errors, depot_id)
+
+    saved_address: Address | None = None
+    coordinates = None
+    if (address_id is None) == (address is None):
+        errors.add("address", "Give either address_id or a new address, not both or neither.")
+    elif address_id is not None:
+        saved_address = session.get(Address, address_id)
+        if saved_address is None or saved_address.customer_id != customer_id:
+            errors.add("address_id", f"Customer {customer_id} has no address {address_id}.")
+    elif address is not None:
+        coordinates = customer_services.resolve_coordinates(
+            errors,
+            "address",
+            line=address.line,
+            lat=address.lat,
+            lon=address.lon,
+            geocoder=geocoder,
+        )
+
+    window = None
+    if depot is not None:
+        tz = ZoneInfo(depot.timezone)
+        window = _check_window(
+            errors,
+            windows_for_day(session, depot.id, delivery_day, tz),
+            day=delivery_day,
+            tz=tz,
+            start_at=window_start_at,
+            end_at=window_end_at,
+            now=now,
+        )
+    lines = _resolve_items(session, errors, items)
+    errors.raise_if_any()
+    assert customer is not None
+    assert depot is not None
+    assert window is not None
+
+    if saved_address is None:
+        assert address is not None
+        assert coordinates is not None
+        saved_address = customer_services.add_address(
+            session,
+            customer=customer,
+            line=address.line,
+            coordinates=coordinates,
+            instructions=address.instructions,
+        )
+    order = Order(
+        number=new_order_number(),
+        external_ref=external_ref,
+        customer=customer,
+        address=saved_address,
+        depot=depot,
+        window_template_id=window.template_id,
+        delivery_day=delivery_day,
+        window_start_at=window.start_at,
+        window_end_at=window.end_at,
+        notes=notes,
+        created_at=now,
+    )
+    for product, lot, quantity in lines:
+        order.items.append(
+            OrderItem(
+                product=product, lot=lot, quantity=quantity, unit_price_minor=product.price_minor
+            )
+        )
+    order.total_minor = sum(i.quantity * i.unit_price_minor for i in order.items)
+    session.add(order)
+    session.flush()
+    return order
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    status: str | None = None
+    delivery_day: date | None = None
+    depot_id: int | None = None
+    customer_id: int | None = None
+
+
+def orders_query(filters: OrderFilter) -> Select[tuple[Order]]:
+    query = select(Order)
+    if filters.status is not None:
+        query = query.where(Order.status == filters.status)
+    if filters.delivery_day is not None:
+        query = query.where(Order.delivery_day == filters.delivery_day)
+    if filters.depot_id is not None:
+        query = query.where(Order.depot_id == filters.depot_id)
+    if filters.customer_id is not None:
+        query = query.where(Order.customer_id == filters.customer_id)
+    return query.order_by(Order.delivery_day, Order.window_start_at, Order.id)
+
+
+def list_orders(
+    session: Session, filters: OrderFilter, *, offset: int, limit: int
+) -> tuple[list[Order], int]:
+    query = orders_query(filters)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    page = list(session.scalars(query.offset(offset).limit(limit)))
+    return page, int(total or 0)
+
+
+def get_order(session: Session, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound(f"There is no order {order_id}.")
+    return order

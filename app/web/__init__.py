@@ -1,0 +1,58 @@
+"""The web application: everything that knows about HTTP lives under ``app.web``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from app.config import Config
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask application; reads like a table of contents."""
+    app = Flask(__name__, instance_path=Config().INSTANCE_PATH if test_config is None else None)
+    app.config.from_mapping(Config().as_dict() if test_config is None else {})
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    register_database(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_database(app: Flask) -> None:
+    from app.web import database
+
+    database.init_app(app)
+
+
+def register_extensions(app: Flask) -> None:
+    from app.web import assets, auth, filters
+
+    auth.init_app(app)
+    assets.init_app(app)
+    filters.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.web import admin, courier, dispatcher, portal, public, support
+    from app.web.api import init_app as init_api
+
+    for module in (public, admin, dispatcher, courier, support, portal):
+        app.register_blueprint(module.bp)
+    init_api(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.web import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

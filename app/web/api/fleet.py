@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from app.accounts.models import Role
+from app.fleet import services as fleet_services
+from app.fleet.models import VEHICLE_TYPES, Courier, Shift, Vehicle
+from app.web.api.common import PageArgs, UtcDateTime, page_schema, paginate
+from app.web.auth import api_roles, current_api_user
+from app.web.database import db
+
+PREFIX = ""
+blp = Blueprint("fleet", __name__, description="Couriers, vehicles and shifts")
+
+PLANNERS = (Role.ADMIN, Role.DISPATCHER)
+
+
+class VehicleIn(ma.Schema):
+    depot_id = ma.fields.Integer(required=True)
+    registration = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
+    type = ma.fields.String(required=True, validate=ma.validate.OneOf(VEHICLE_TYPES))
+    capacity_units = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+
+
+class VehicleOut(VehicleIn):
+    id = ma.fields.Integer()
+    in_service = ma.fields.Boolean()
+    out_of_service_reason = ma.fields.String(allow_none=True)
+
+
+class CourierIn(ma.Schema):
+    depot_id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
+    phone = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    skills = ma.fields.List(ma.fields.String(), load_default=list)
+
+
+class CourierOut(CourierIn):
+    id = ma.fields.Integer()
+    is_active = ma.fields.Boolean()
+
+
+class ShiftIn(ma.Schema):
+    courier_id = ma.fields.Integer(required=True)
+    vehicle_id = ma.fields.Integer(allow_none=True)
+    starts_at = UtcDateTime(required=True)
+    ends_at = UtcDateTime(required=True)
+
+
+class ShiftOut(ShiftIn):
+    id = ma.fields.Integer()
+    depot_id = ma.fields.Integer()
+
+
+class ShiftListArgs(PageArgs):
+    courier_id = ma.fields.Integer()
+    since = UtcDateTime()
+    until = UtcDateTime()
+
+
+@blp.route("/vehicles", methods=["GET"])
+@api_roles(*PLANNERS)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(VehicleOut, "VehiclePage"))
+def list_vehicles(args: dict[str, Any]) -> dict[str, Any]:
+    return paginate(select(Vehicle).order_by(Vehicle.id), args["page"], args["page_size"])
+
+
+@blp.route("/vehicles", methods=["POST"])
+@api_roles(*PLANNERS)
+@blp.arguments(VehicleIn)
+@blp.response(201, VehicleOut)
+def create_vehicle(args: dict[str, Any]) -> Vehicle:
+    vehicle = fleet_services.create_vehicle(db(), **args)
+    db().commit()
+    return vehicle
+
+
+@blp.route("/couriers", methods=["GET"])
+@api_roles(*PLANNERS)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(CourierOut, "CourierPage"))
+def list_couriers(args: dict[str, Any]) -> dict[str, Any]:
+    return paginate(select(Courier).order_by(Courier.name), args["page"], args["page_size"])
+
+
+@blp.route("/couriers", methods=["POST"])
+@api_roles(*PLANNERS)
+@blp.arguments(CourierIn)
+@blp.response(201, CourierOut)
+def create_courier(args: dict[str, Any]) -> Courier:
+    courier = fleet_services.create_courier(db(), **args)
+    db().commit()
+    return courier
+
+
+@blp.route("/shifts", methods=["GET"])
+@api_roles(*PLANNERS, Role.COURIER)
+@blp.arguments(ShiftListArgs, location="query")
+@blp.response(200, page_schema(ShiftOut, "ShiftPage"))
+def list_shifts(args: dict[str, Any]) -> dict[str, Any]:
+    """Shifts by time; a courier always gets only their own, whatever courier_id says."""
+    courier_id = args.get("courier_id")
+    user = current_api_user()
+    if user.role == Role.COURIER:
+        own = fleet_services.courier_for_user(db(), user.id)
+        courier_id = own.id if own is not None else -1
+    query = fleet_services.shifts_query(
+        courier_id=courier_id, since=args.get("since"), until=args.get("until")
+    )
+    return paginate(query, args["page"], args["page_size"])
+
+
+@blp.route("/shifts", methods=["POST"])
+@api_roles(*PLANNERS)
+@blp.arguments(ShiftIn)
+@blp.response(201, ShiftOut)
+def create_shift(args: dict[str, Any]) -> Shift:
+    shift = fleet_services.create_shift(db(), **args)
+    db().commit()
+    return shift

@@ -1,0 +1,105 @@
+"""Errors in plain words: problem+json for the API, a friendly page for people."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, render_template, request
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
+
+from app.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.web.auth import AREA_TITLES, LANDING_ENDPOINT
+from app.web.problems import flatten_errors, problem
+
+log = logging.getLogger(__name__)
+
+PAGE_MESSAGES = {
+    400: "The request could not be understood. Go back, reload the page and try again.",
+    403: "This page is not part of your work in Roundtrip.",
+    404: "There is nothing at this address. It may have moved, or the link is mistyped.",
+    405: "This page cannot be used that way.",
+    500: "Something went wrong on our side. Nothing you sent was half-saved; try again "
+    "in a minute, and tell support if it keeps happening.",
+}
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _api_http_error(error: HTTPException) -> Response:
+    data = getattr(error, "data", None) or {}
+    messages = data.get("errors") or data.get("messages")
+    errors = None
+    if messages:
+        # webargs nests messages by location ("json", "query"); the field name is what matters.
+        flat = flatten_errors(messages)
+        errors = {k.split(".", 1)[1] if "." in k else k: v for k, v in flat.items()}
+    detail = data.get("message") or error.description or ""
+    if errors == {"json": ["Invalid JSON body."]}:
+        errors = {"body": ["The request body is not valid JSON."]}
+    if errors:
+        detail = " ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
+    headers = {"WWW-Authenticate": 'Bearer realm="roundtrip"'} if error.code == 401 else None
+    return problem(error.code or 500, detail, errors=errors, headers=headers)
+
+
+def _page_error(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    area = g.get("forbidden_area")
+    landing = None
+    if current_user.is_authenticated:
+        landing = LANDING_ENDPOINT.get(current_user.role)
+    message = PAGE_MESSAGES.get(code, error.description)
+    if code == 400 and "CSRF" in (error.description or ""):
+        message = (
+            "This form has expired or came from another site, so nothing was saved. "
+            "Reload the page and send it again."
+        )
+    return (
+        render_template(
+            "errors/error.html",
+            code=code,
+            title=error.name,
+            message=message,
+            area_title=AREA_TITLES.get(area) if area else None,
+            landing=landing,
+        ),
+        code,
+    )
+
+
+def handle_http_error(error: HTTPException) -> Response | tuple[str, int]:
+    return _api_http_error(error) if _is_api() else _page_error(error)
+
+
+def handle_domain_error(error: DomainError) -> Response | tuple[str, int]:
+    status = 422
+    if isinstance(error, NotFound):
+        status = 404
+    elif isinstance(error, Conflict):
+        status = 409
+    if _is_api():
+        errors = error.errors if isinstance(error, ValidationFailed) else None
+        return problem(status, str(error), errors=errors)
+    return _page_error(_with_code(status, str(error)))
+
+
+def _with_code(code: int, description: str) -> HTTPException:
+    exc = HTTPException(description=description)
+    exc.code = code
+    return exc
+
+
+def handle_unexpected(error: Exception) -> Response | tuple[str, int]:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    wrapped = InternalServerError(original_exception=error)
+    return handle_http_error(wrapped)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(Exception, handle_unexpected)

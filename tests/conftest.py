@@ -1,0 +1,242 @@
+"""Fixtures: every database test runs on SQLite and on a real PostgreSQL server.
+
+The schema is built by the Alembic migrations themselves, once per backend and test run; each
+test then runs inside a transaction that is rolled back, and the app's own commits only
+release SAVEPOINTs inside it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import migrate
+from app.db import make_engine
+
+NO_POSTGRES = (
+    "PostgreSQL tests skipped: no server configured. Run `make pg-up` once "
+    "(or set TEST_POSTGRES_URL=postgresql://user:pass@host/db)."
+)
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def postgres_url_or_skip() -> str:
+    url = os.environ.get("TEST_POSTGRES_URL", "").strip()
+    if not url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but TEST_POSTGRES_URL is not set: PostgreSQL tests must run in CI")
+        pytest.skip(NO_POSTGRES)
+    return url
+
+
+def reset_postgres_schema(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """An engine on a database migrated to head, one per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        eng = make_engine(url)
+    else:
+        url = postgres_url_or_skip()
+        eng = make_engine(url)
+        reset_postgres_schema(eng)
+    migrate.upgrade(eng.url.render_as_string(hide_password=False))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    conn = engine.connect()
+    outer = conn.begin()
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    s = session_factory()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def backend(engine: Engine) -> str:
+    return engine.dialect.name
+
+
+@pytest.fixture
+def app(engine: Engine, session_factory: sessionmaker[Session], tmp_path: Path) -> Flask:
+    from app.web import create_app
+
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+            "SESSION_FACTORY": session_factory,
+            "INSTANCE_PATH": str(tmp_path),
+            "GEOCODER": "none",
+        }
+    )
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "the page has no CSRF token in its form"
+    return match.group(1)
+
+
+@dataclass
+class Person:
+    id: int
+    email: str
+    password: str
+    role: str
+
+
+@pytest.fixture
+def make_user(session: Session):  # type: ignore[no-untyped-def]
+    from app.accounts import services
+
+    counter = iter(range(1, 10_000))
+
+    def make(role: str, *, email: str | None = None, password: str = "password-123") -> Person:
+        email = email or f"{role}{next(counter)}@example.org"
+        user = services.create_user(
+            session, email=email, name=f"Test {role.title()}", role=role, password=password
+        )
+        session.commit()
+        return Person(user.id, user.email, password, role)
+
+    return make
+
+
+def sign_in(client: FlaskClient, person: Person) -> object:
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={
+            "email": person.email,
+            "password": person.password,
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+        },
+    )
+
+
+@pytest.fixture
+def login_as(client: FlaskClient, make_user):  # type: ignore[no-untyped-def]
+    def login(role: str) -> Person:
+        person = make_user(role)
+        response = sign_in(client, person)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return person
+
+    return login
+
+
+@pytest.fixture
+def api_token(client: FlaskClient, make_user):  # type: ignore[no-untyped-def]
+    def token_for(role: str) -> dict[str, str]:
+        person = make_user(role)
+        response = client.post(
+            "/api/v1/auth/tokens", json={"email": person.email, "password": person.password}
+        )
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return token_for
+
+
+def fresh_database_url(base_url: str, name: str) -> str:
+    """Create (or recreate) an empty PostgreSQL database next to the test database."""
+    url = make_url(base_url)
+    admin = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@dataclass
+class World:
+    """A depot with two windows, products with lots, and a customer with an address."""
+
+    depot: object
+    morning: object
+    evening: object
+    kettle: object
+    coffee: object
+    customer: object
+    address: object
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    from tests import factories as f
+
+    for factory_class in f.ALL:
+        factory_class._meta.sqlalchemy_session = session
+    depot = f.DepotFactory()
+    morning = f.WindowFactory(depot=depot)
+    evening = f.WindowFactory(
+        depot=depot,
+        start_minute=20 * 60,
+        end_minute=22 * 60,
+        cutoff_days_before=0,
+        cutoff_minute=16 * 60,
+    )
+    kettle = f.ProductFactory(sku="KET-1", name="Kettle", price_minor=3_499_00, load_units=3)
+    f.LotFactory(product=kettle, code="KET-OLD")
+    coffee = f.ProductFactory(sku="COF-1", name="Coffee", price_minor=650_50, is_food=True)
+    customer = f.CustomerFactory()
+    address = f.AddressFactory(customer=customer)
+    session.commit()
+    return World(depot, morning, evening, kettle, coffee, customer, address)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say plainly how many PostgreSQL tests ran, so CI output proves they did."""
+    counts: dict[str, int] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if "postgres" in getattr(report, "keywords", {}) and report.when in ("call", "setup"):
+                if outcome == "passed" and report.when != "call":
+                    continue
+                counts[outcome] = counts.get(outcome, 0) + 1
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "none"
+    terminalreporter.write_line(f"PostgreSQL tests: {summary}")
