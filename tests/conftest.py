@@ -30,8 +30,13 @@ NO_POSTGRES = (
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
+SAVED_URL = Path(__file__).resolve().parent.parent / "instance" / "test_postgres_url"
+
+
 def postgres_url_or_skip() -> str:
     url = os.environ.get("TEST_POSTGRES_URL", "").strip()
+    if not url and SAVED_URL.exists():  # written by `make pg-up`
+        url = SAVED_URL.read_text().strip()
     if not url:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("CI=true but TEST_POSTGRES_URL is not set: PostgreSQL tests must run in CI")
@@ -43,6 +48,12 @@ def reset_postgres_schema(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt costs ~130 ms per user by design; tests create hundreds of users."""
+    monkeypatch.setattr("app.accounts.services.PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -17,6 +17,8 @@ from app.errors import ErrorCollector
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+# Werkzeug's default (scrypt). The test suite swaps in a cheap method to stay fast.
+PASSWORD_HASH_METHOD = "scrypt"
 
 
 def normalise_email(email: str) -> str:
@@ -39,7 +41,10 @@ def create_user(session: Session, *, email: str, name: str, role: str, password:
         errors.add("password", f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     errors.raise_if_any()
     user = User(
-        email=email, name=name.strip(), role=role, password_hash=generate_password_hash(password)
+        email=email,
+        name=name.strip(),
+        role=role,
+        password_hash=generate_password_hash(password, method=PASSWORD_HASH_METHOD),
     )
     session.add(user)
     session.flush()

@@ -1,0 +1,89 @@
+"""`roundtrip demo`: a realistic Moscow day, loaded once."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from app import demo
+from app.accounts import services as account_services
+from app.customers.models import Address
+from app.fleet.models import Courier, Shift, Vehicle
+from app.orders.models import Order
+
+NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)  # 23:00 in Moscow, late evening
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+@pytest.fixture
+def loaded(session):  # type: ignore[no-untyped-def]
+    summary = demo.load(session, now=NOW)
+    session.commit()
+    return summary
+
+
+def count(session, model) -> int:  # type: ignore[no-untyped-def]
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_demo_day_is_tomorrow_in_moscow_with_about_300_orders(session, loaded):
+    assert loaded.created
+    assert loaded.delivery_day == date(2026, 11, 25)
+    orders = session.scalars(select(Order)).all()
+    assert 280 <= len(orders) <= 320
+    assert {o.delivery_day for o in orders} == {date(2026, 11, 25)}
+    starts = sorted(o.window_start_at.astimezone(MOSCOW).hour for o in orders)
+    ends = sorted(o.window_end_at.astimezone(MOSCOW).hour for o in orders)
+    assert (starts[0], ends[-1]) == (8, 23)
+    assert all(o.items and o.total_minor > 0 for o in orders)
+
+
+def test_twelve_couriers_each_with_a_vehicle_and_a_shift(session, loaded):
+    assert count(session, Courier) == 12
+    assert count(session, Vehicle) == 12
+    shifts = session.scalars(select(Shift)).all()
+    assert len(shifts) == 12
+    assert len({s.vehicle_id for s in shifts}) == 12
+    assert all(s.ends_at - s.starts_at <= timedelta(hours=10) for s in shifts)
+
+
+def test_addresses_are_spread_over_moscow(session, loaded):
+    addresses = session.scalars(select(Address)).all()
+    assert all(55.55 <= a.lat <= 55.92 and 37.35 <= a.lon <= 37.87 for a in addresses)
+    spread_lat = max(a.lat for a in addresses) - min(a.lat for a in addresses)
+    spread_lon = max(a.lon for a in addresses) - min(a.lon for a in addresses)
+    assert spread_lat > 0.2
+    assert spread_lon > 0.3
+
+
+def test_every_demo_login_signs_in_with_its_role(session, loaded):
+    for login in demo.LOGINS:
+        user = account_services.authenticate(session, email=login.email, password=login.password)
+        assert user is not None, login.email
+        assert user.role == login.role
+
+
+def test_second_run_adds_nothing(session, loaded):
+    before = [count(session, m) for m in (Order, Courier, Shift, Address)]
+
+    again = demo.load(session, now=NOW)
+    session.commit()
+
+    assert not again.created
+    assert [count(session, m) for m in (Order, Courier, Shift, Address)] == before
+
+
+def test_landing_page_shows_the_demo_logins(client, loaded):
+    page = client.get("/").get_data(as_text=True)
+
+    assert "Demo logins" in page
+    for login in demo.LOGINS:
+        assert login.email in page
+        assert login.password in page
+
+
+def test_landing_page_shows_no_logins_without_demo_data(client, engine):
+    assert "Demo logins" not in client.get("/").get_data(as_text=True)
