@@ -15,6 +15,12 @@ from app.web.problems import flatten_errors, problem
 
 log = logging.getLogger(__name__)
 
+PAGE_TITLES = {
+    403: "You can't open this page",
+    404: "Page not found",
+    500: "Sorry, something broke",
+}
+
 PAGE_MESSAGES = {
     400: "The request could not be understood. Go back, reload the page and try again.",
     403: "This page is not part of your work in Roundtrip.",
@@ -62,7 +68,7 @@ def _page_error(error: HTTPException) -> tuple[str, int]:
         render_template(
             "errors/error.html",
             code=code,
-            title=error.name,
+            title=PAGE_TITLES.get(code, error.name),
             message=message,
             area_title=AREA_TITLES.get(area) if area else None,
             landing=landing,

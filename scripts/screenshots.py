@@ -1,0 +1,59 @@
+"""Save screenshots of the main pages into docs/screenshots/ (needs a running `make run`).
+
+Uses Debian's chromium (Playwright cannot download browsers here):
+    .venv/bin/python scripts/screenshots.py [http://127.0.0.1:5000]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from app.demo import LOGINS
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+
+
+def main(base: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=DESKTOP)
+        page.goto(base + "/")
+        page.screenshot(path=OUT / "landing.png", full_page=True)
+        page.goto(base + "/api/v1/docs")
+        page.wait_for_selector(".swagger-ui .opblock")
+        page.screenshot(path=OUT / "api-docs.png")
+        page.close()
+        for login in LOGINS:
+            phone = login.role in ("courier", "customer")
+            context = browser.new_context(viewport=PHONE if phone else DESKTOP)
+            page = context.new_page()
+            page.goto(base + "/login")
+            page.fill("input[name=email]", login.email)
+            page.fill("input[name=password]", login.password)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=OUT / f"{login.role}.png", full_page=not phone)
+            if login.role == "courier":
+                page.goto(base + "/dispatcher/")
+                page.screenshot(path=OUT / "forbidden.png")
+            context.close()
+        browser.close()
+    print(f"screenshots saved in {OUT}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000")
