@@ -1,0 +1,1 @@
+"""Reading and writing standard instance and solution files (the only I/O in routing)."""

@@ -1,0 +1,66 @@
+"""What a solve returns: routes of timed visits, and every stop left out with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    NO_VEHICLE_WITH_SKILL = "NO_VEHICLE_WITH_SKILL"
+    CAPACITY = "CAPACITY"
+    WINDOW_UNREACHABLE = "WINDOW_UNREACHABLE"
+    SHIFT_TOO_SHORT = "SHIFT_TOO_SHORT"
+    BREAK_CONFLICT = "BREAK_CONFLICT"
+    NOT_PLANNED_IN_TIME = "NOT_PLANNED_IN_TIME"
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    stop: int
+    arrival_s: int
+    start_s: int  # service start, inside one of the stop's windows when feasible
+    departure_s: int
+    load_after: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BreakTaken:
+    start_s: int
+    end_s: int
+    before_visit: int  # index into visits; len(visits) means before arriving at the end depot
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    vehicle: int
+    visits: tuple[Visit, ...]
+    start_s: int  # leaves the start depot
+    end_s: int  # arrives at the end depot
+    distance_m: int
+    load_start: tuple[int, ...]
+    breaks: tuple[BreakTaken, ...] = ()
+
+    @property
+    def stops(self) -> tuple[int, ...]:
+        return tuple(v.stop for v in self.visits)
+
+
+@dataclass(frozen=True, slots=True)
+class Unassigned:
+    stop: int
+    reason: Reason
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    routes: tuple[Route, ...]
+    unassigned: tuple[Unassigned, ...]
+    engine: str
+    objective: int  # the engine's own objective, for comparing runs of one engine
+    wall_time_s: float
+
+    @property
+    def distance_m(self) -> int:
+        return sum(r.distance_m for r in self.routes)

@@ -1,0 +1,106 @@
+"""PyVRP engine for the problems it models: one window per stop, no skills, no breaks.
+
+PyVRP's hybrid genetic search is the state of the art on VRPTW (see docs/routing.md); where
+a problem needs skills, breaks or several windows per stop, the solver uses OR-Tools.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from routing.model import Problem, amounts
+
+if TYPE_CHECKING:
+    from routing.solver import EngineResult, SolveParameters
+
+
+def supports(problem: Problem) -> bool:
+    try:
+        import pyvrp  # noqa: F401
+    except ImportError:
+        return False
+    if any(v.breaks for v in problem.vehicles):
+        return False
+    if any(len(s.windows) > 1 for s in problem.stops):
+        return False
+    # Skills only matter when some vehicle lacks what some stop needs.
+    return all(s.skills <= v.skills for s in problem.stops for v in problem.vehicles)
+
+
+def solve(
+    problem: Problem, candidates: Sequence[int], params: SolveParameters, deadline: float
+) -> EngineResult:
+    import pyvrp
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+
+    from routing.solver import EngineResult, drop_penalty
+
+    dims = problem.dimensions
+    n_loc = problem.distance_m.shape[0]
+    locations = [pyvrp.Location(0, 0) for _ in range(n_loc)]
+    depots = [pyvrp.Depot(location=d.location) for d in problem.depots]
+    clients = []
+    for s in candidates:
+        stop = problem.stops[s]
+        window = stop.windows[0]
+        clients.append(
+            pyvrp.Client(
+                location=stop.location,
+                delivery=list(amounts(stop.delivery, dims)),
+                pickup=list(amounts(stop.pickup, dims)),
+                service_duration=stop.service_s,
+                tw_early=window.early_s,
+                tw_late=window.late_s,
+                prize=drop_penalty(problem, s),
+                required=False,
+            )
+        )
+    profiles = sorted({v.profile for v in problem.vehicles})
+    # Identical vehicles become one vehicle type with several available.
+    type_key = [
+        (v.capacity, v.shift, v.start_depot, v.end_depot, v.profile, v.fixed_cost)
+        for v in problem.vehicles
+    ]
+    kinds = sorted(set(type_key), key=type_key.index)
+    members = {k: [i for i, key in enumerate(type_key) if key == k] for k in kinds}
+    vehicle_types = [
+        pyvrp.VehicleType(
+            num_available=len(members[k]),
+            capacity=list(k[0]),
+            start_depot=k[2],
+            end_depot=k[3],
+            fixed_cost=k[5],
+            tw_early=k[1].early_s,
+            tw_late=k[1].late_s,
+            profile=profiles.index(k[4]),
+        )
+        for k in kinds
+    ]
+    distance = np.ascontiguousarray(problem.distance_m, dtype=np.int64)
+    data = pyvrp.ProblemData(
+        locations=locations,
+        clients=clients,
+        depots=depots,
+        vehicle_types=vehicle_types,
+        distance_matrices=[distance for _ in profiles],
+        duration_matrices=[
+            np.ascontiguousarray(problem.duration_s[p], dtype=np.int64) for p in profiles
+        ],
+    )
+    budget_s = max(0.01, deadline - time.perf_counter())
+    if params.iteration_limit is not None:
+        stop = MultipleCriteria([MaxIterations(params.iteration_limit), MaxRuntime(budget_s)])
+    else:
+        stop = MaxRuntime(budget_s)
+    result = pyvrp.solve(data, stop, seed=params.seed, display=False, collect_stats=False)
+    free = {k: list(members[k]) for k in kinds}
+    routes: list[tuple[int, list[int]]] = []
+    for route in result.best.routes():
+        vehicle = free[kinds[route.vehicle_type()]].pop(0)
+        stops = [candidates[a.idx] for a in route if a.type == pyvrp.ActivityType.CLIENT]
+        routes.append((vehicle, stops))
+    return EngineResult(routes, int(result.cost()) if result.is_feasible() else 0)

@@ -1,0 +1,244 @@
+"""Solve a Problem into a Plan: pre-check, run an engine, re-time, explain what was left out.
+
+OR-Tools indices never leave this module; PyVRP's never leave ``routing.pyvrp_engine``.
+Engines return stop sequences only: every time and load in the Plan comes from the
+independent checker, so the plan and the checker cannot disagree.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from routing import feasibility, reasons
+from routing.model import Problem, amounts
+from routing.plan import Plan, Route, Unassigned
+
+Engine = Literal["auto", "ortools", "pyvrp"]
+Sequences = list[tuple[int, list[int]]]
+
+
+@dataclass(frozen=True, slots=True)
+class SolveParameters:
+    time_limit_s: float = 5.0
+    seed: int = 0
+    engine: Engine = "auto"
+    # Stop after this many improving solutions (OR-Tools) or iterations (PyVRP) instead of the
+    # clock: same seed + same inputs then give the same plan, whatever the machine's load.
+    iteration_limit: int | None = None
+    workers: int = 1  # reserved: both engines search on one core here
+
+
+@dataclass(frozen=True, slots=True)
+class EngineResult:
+    routes: Sequences
+    objective: int
+
+
+ProgressCallback = Callable[[float, int, int], None]  # elapsed s, objective, stops assigned
+
+
+def drop_penalty(problem: Problem, stop: int) -> int:
+    """High enough that leaving a stop out never pays when it fits anywhere."""
+    biggest_arc = int(problem.distance_m.max()) if problem.distance_m.size else 0
+    biggest_fixed = max(v.fixed_cost for v in problem.vehicles)
+    base = 2 * biggest_arc + biggest_fixed + 1
+    return base * 10 * problem.stops[stop].priority
+
+
+def solve(problem: Problem, params: SolveParameters | None = None) -> Plan:
+    params = params or SolveParameters()
+    started = time.perf_counter()
+    ruled_out = reasons.precheck(problem)
+    candidates = [i for i in range(len(problem.stops)) if i not in ruled_out]
+    engine = params.engine
+    if engine == "auto":
+        from routing import pyvrp_engine
+
+        engine = "pyvrp" if pyvrp_engine.supports(problem) else "ortools"
+    # Keep a little time back for re-timing and explaining what was left out.
+    reserve = 0.05 + 0.0003 * len(problem.stops)
+    deadline = started + max(0.1, params.time_limit_s - reserve)
+    if engine == "pyvrp":
+        from routing import pyvrp_engine
+
+        result = pyvrp_engine.solve(problem, candidates, params, deadline)
+    else:
+        result = solve_ortools(problem, candidates, params, deadline)
+    timed = feasibility.check(problem, result.routes)
+    routes = tuple(t.route for t in timed if t.route.visits)
+    planned = {s for r in routes for s in r.stops}
+    left_out: list[Unassigned] = [ruled_out[i] for i in sorted(ruled_out)]
+    for stop in candidates:
+        if stop not in planned:
+            left_out.append(reasons.probe(problem, routes, stop))
+    left_out.sort(key=lambda u: u.stop)
+    return Plan(routes, tuple(left_out), engine, result.objective, time.perf_counter() - started)
+
+
+def solve_ortools(
+    problem: Problem, candidates: Sequence[int], params: SolveParameters, deadline: float
+) -> EngineResult:
+    """OR-Tools routing: every feature of the model (skills, breaks, several windows)."""
+    n_stops = len(candidates)
+    depots = problem.depots
+    # Nodes: the candidate stops first, then one node per depot.
+    node_location = [problem.stops[s].location for s in candidates] + [d.location for d in depots]
+    starts = [n_stops + v.start_depot for v in problem.vehicles]
+    ends = [n_stops + v.end_depot for v in problem.vehicles]
+    manager = pywrapcp.RoutingIndexManager(len(node_location), len(problem.vehicles), starts, ends)
+    model = pywrapcp.RoutingModel(manager)
+    n_index = model.Size() + len(problem.vehicles)
+    index_node = [manager.IndexToNode(i) for i in range(n_index)]
+    loc = np.asarray([node_location[n] for n in index_node], dtype=np.int64)
+
+    # Transit matrices stay in C++ (Python callbacks starve the local search).
+    dist = problem.distance_m[np.ix_(loc, loc)]
+    arc_cb = model.RegisterTransitMatrix(dist.tolist())
+    model.SetArcCostEvaluatorOfAllVehicles(arc_cb)
+    service = np.asarray(
+        [problem.stops[candidates[n]].service_s if n < n_stops else 0 for n in index_node],
+        dtype=np.int64,
+    )
+    time_cb_by_profile: dict[str, int] = {}
+    for profile in {v.profile for v in problem.vehicles}:
+        travel = problem.duration_s[profile][np.ix_(loc, loc)] + service[:, None]
+        time_cb_by_profile[profile] = model.RegisterTransitMatrix(travel.tolist())
+    horizon = max(v.shift.late_s for v in problem.vehicles) + 1
+    model.AddDimensionWithVehicleTransits(
+        [time_cb_by_profile[v.profile] for v in problem.vehicles], horizon, horizon, False, "time"
+    )
+    time_dim = model.GetDimensionOrDie("time")
+    for i, stop_index in enumerate(candidates):
+        stop = problem.stops[stop_index]
+        cumul = time_dim.CumulVar(manager.NodeToIndex(i))
+        cumul.SetRange(stop.windows[0].early_s, stop.windows[-1].late_s)
+        for a, b in zip(stop.windows, stop.windows[1:], strict=False):
+            if b.early_s - a.late_s > 1:
+                cumul.RemoveInterval(a.late_s + 1, b.early_s - 1)
+    for v_index, v in enumerate(problem.vehicles):
+        time_dim.CumulVar(model.Start(v_index)).SetRange(v.shift.early_s, v.shift.late_s)
+        time_dim.CumulVar(model.End(v_index)).SetRange(v.shift.early_s, v.shift.late_s)
+        model.SetFixedCostOfVehicle(v.fixed_cost, v_index)
+        model.AddVariableMinimizedByFinalizer(time_dim.CumulVar(model.End(v_index)))
+        model.AddVariableMaximizedByFinalizer(time_dim.CumulVar(model.Start(v_index)))
+    _add_capacities(problem, candidates, model, manager, index_node, n_stops)
+    _add_skills(problem, candidates, model, manager)
+    _add_breaks(problem, model, time_dim, service)
+    for i, stop_index in enumerate(candidates):
+        model.AddDisjunction([manager.NodeToIndex(i)], drop_penalty(problem, stop_index))
+
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = (
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    )
+    search.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
+    search.time_limit.FromMilliseconds(max(1, int((deadline - time.perf_counter()) * 1000)))
+    if params.iteration_limit is not None:
+        search.solution_limit = params.iteration_limit
+    solution = model.SolveWithParameters(search)
+    if solution is None:
+        return EngineResult([], 0)
+    routes: Sequences = []
+    for v_index in range(len(problem.vehicles)):
+        stops: list[int] = []
+        index = solution.Value(model.NextVar(model.Start(v_index)))
+        while not model.IsEnd(index):
+            stops.append(candidates[manager.IndexToNode(index)])
+            index = solution.Value(model.NextVar(index))
+        routes.append((v_index, stops))
+    return EngineResult(routes, solution.ObjectiveValue())
+
+
+def _add_capacities(
+    problem: Problem,
+    candidates: Sequence[int],
+    model: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    index_node: Sequence[int],
+    n_stops: int,
+) -> None:
+    dims = problem.dimensions
+    solver = model.solver()
+    for k in range(dims):
+        delivery = [0] * len(index_node)
+        pickup = [0] * len(index_node)
+        for i, node in enumerate(index_node):
+            if node < n_stops:
+                stop = problem.stops[candidates[node]]
+                delivery[i] = amounts(stop.delivery, dims)[k]
+                pickup[i] = amounts(stop.pickup, dims)[k]
+        capacities = [v.capacity[k] for v in problem.vehicles]
+        if not any(pickup) or not any(delivery):
+            # One-way loads: the classic cumulative dimension is exact and fastest.
+            demand = delivery if any(delivery) else pickup
+            cb = model.RegisterUnaryTransitVector(demand)
+            model.AddDimensionWithVehicleCapacity(cb, 0, capacities, True, f"load{k}")
+            continue
+        # Mixed: the start load (all deliveries of the route) is a free variable; each stop
+        # changes it by pickup - delivery, and every cumul must stay within [0, capacity].
+        # Tying the end load to the pickups collected forces start load == deliveries.
+        change = model.RegisterUnaryTransitVector(
+            [p - d for p, d in zip(pickup, delivery, strict=True)]
+        )
+        model.AddDimensionWithVehicleCapacity(change, 0, capacities, False, f"load{k}")
+        collected = model.RegisterUnaryTransitVector(pickup)
+        model.AddDimension(collected, 0, sum(pickup) + 1, True, f"picked{k}")
+        load_dim = model.GetDimensionOrDie(f"load{k}")
+        picked_dim = model.GetDimensionOrDie(f"picked{k}")
+        for v_index in range(len(problem.vehicles)):
+            end = model.End(v_index)
+            solver.Add(load_dim.CumulVar(end) == picked_dim.CumulVar(end))
+
+
+def _add_skills(
+    problem: Problem,
+    candidates: Sequence[int],
+    model: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+) -> None:
+    for i, stop_index in enumerate(candidates):
+        needed = problem.stops[stop_index].skills
+        if not needed:
+            continue
+        allowed = [v for v, veh in enumerate(problem.vehicles) if needed <= veh.skills]
+        if len(allowed) < len(problem.vehicles):
+            model.VehicleVar(manager.NodeToIndex(i)).SetValues([-1, *allowed])
+
+
+def _add_breaks(
+    problem: Problem,
+    model: pywrapcp.RoutingModel,
+    time_dim: pywrapcp.RoutingDimension,
+    service: np.ndarray,
+) -> None:
+    if not any(v.breaks for v in problem.vehicles):
+        return
+    solver = model.solver()
+    visit_transits = [int(x) for x in service[: model.Size()]]
+    for v_index, v in enumerate(problem.vehicles):
+        if not v.breaks:
+            continue
+        intervals = [
+            solver.FixedDurationIntervalVar(
+                b.window.early_s, b.window.late_s, b.duration_s, False, f"break {v.id} {n}"
+            )
+            for n, b in enumerate(v.breaks)
+        ]
+        time_dim.SetBreakIntervalsOfVehicle(intervals, v_index, visit_transits)
+
+
+def planned_routes(plan: Plan) -> list[tuple[int, list[int]]]:
+    """The plan as (vehicle, stops) pairs, the form the checker takes."""
+    return [(r.vehicle, list(r.stops)) for r in plan.routes]
+
+
+def route_for(plan: Plan, vehicle: int) -> Route | None:
+    return next((r for r in plan.routes if r.vehicle == vehicle), None)
