@@ -6,12 +6,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from app import demo as demo_data
-from app import migrate
-from app.accounts import services as account_services
-from app.accounts.models import Role, User
-from app.db import session_scope
-from app.errors import ValidationFailed
+from app.accounts.roles import Role
+
+# Heavier modules (SQLAlchemy, Alembic, the demo) are imported inside the commands that use
+# them, so `roundtrip solve` starts in a fraction of a second.
 
 
 def _create_app() -> Flask:
@@ -35,6 +33,8 @@ def db_group() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Bring the database schema up to date."""
+    from app import migrate
+
     migrate.upgrade(current_app.config["DATABASE_URL"], revision)
     click.echo(f"Database is at {revision}: {_safe_url(current_app.config['DATABASE_URL'])}")
 
@@ -43,6 +43,8 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_check() -> None:
     """Fail if the models and the migrations disagree."""
+    from app import migrate
+
     migrate.check(current_app.config["DATABASE_URL"])
     click.echo("Models and migrations agree.")
 
@@ -64,6 +66,9 @@ def _factory():  # type: ignore[no-untyped-def]
 @with_appcontext
 def demo(quiet: bool) -> None:
     """Load a demo city day in Moscow (does nothing if it is already loaded)."""
+    from app import demo as demo_data
+    from app.db import session_scope
+
     with session_scope(_factory()) as session:
         summary = demo_data.load(session)
     if summary.created:
@@ -95,6 +100,10 @@ def users_group() -> None:
 @with_appcontext
 def users_create(email: str, name: str, role: str, password: str) -> None:
     """Create a user who can sign in."""
+    from app.accounts import services as account_services
+    from app.db import session_scope
+    from app.errors import ValidationFailed
+
     try:
         with session_scope(_factory()) as session:
             user = account_services.create_user(
@@ -113,6 +122,10 @@ def users_token(email: str, label: str) -> None:
     """Print a new API token for a user (shown once)."""
     from sqlalchemy import select
 
+    from app.accounts import services as account_services
+    from app.accounts.models import User
+    from app.db import session_scope
+
     with session_scope(_factory()) as session:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
@@ -123,3 +136,45 @@ def users_token(email: str, label: str) -> None:
 def register(app: Flask) -> None:
     for command in (db_group, demo, users_group):
         app.cli.add_command(command)
+
+
+@main.command("solve")
+@click.argument("instance", type=click.Path(exists=True, dir_okay=False))
+@click.option("--time-limit", type=float, required=True, help="Seconds of search.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--engine", type=click.Choice(["auto", "ortools", "pyvrp"]), default="auto", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="VRPLIB .sol file")
+def solve_instance(instance: str, time_limit: float, seed: int, engine: str, out: str) -> None:
+    """Solve a Solomon (.txt) or VRPLIB (.vrp) VRPTW instance and write a VRPLIB solution."""
+    import time
+
+    from routing import feasibility
+    from routing.io import instances
+    from routing.solver import SolveParameters, planned_routes, solve
+
+    started = time.perf_counter()
+    inst = instances.read(instance)
+    loaded = time.perf_counter()
+    plan = solve(
+        inst.problem,
+        SolveParameters(time_limit_s=time_limit, seed=seed, engine=engine),  # type: ignore[arg-type]
+    )
+    solved = time.perf_counter()
+    routes = [list(r.stops) for r in plan.routes]
+    problems = feasibility.violations(inst.problem, planned_routes(plan))
+    cost = inst.cost(routes)
+    instances.write_solution(out, routes, cost)
+    click.echo(
+        f"{inst.name}: cost {cost:.2f}, {len(routes)} vehicles, engine {plan.engine}, "
+        f"solve {solved - loaded:.2f} s (+ {loaded - started:.2f} s reading), "
+        f"{'feasible' if not problems else f'{len(problems)} violations'}, "
+        f"{len(plan.unassigned)} unassigned -> {out}"
+    )
+    for left in plan.unassigned:
+        click.echo(f"  unassigned stop {inst.problem.stops[left.stop].id}: {left.message}")
+    for violation in problems:
+        click.echo(f"  violation: {violation.message}")
+    if problems or plan.unassigned:
+        raise SystemExit(1)

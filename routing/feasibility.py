@@ -52,7 +52,7 @@ def _fmt_minutes(seconds: int) -> str:
 def _walk(
     problem: Problem, vehicle: int, stops: Sequence[int], break_slots: Sequence[int]
 ) -> TimedRoute:
-    """Time one route with each break taken on arrival before the given visit index."""
+    """Time one route with each break taken on the leg into the given visit index."""
     v = problem.vehicles[vehicle]
     dims = problem.dimensions
     violations: list[Violation] = []
@@ -83,11 +83,17 @@ def _walk(
     breaks: list[BreakTaken] = []
     pending = sorted(zip(break_slots, range(len(v.breaks)), strict=True))
 
-    def take_breaks(slot: int, now: int) -> int:
+    def take_breaks(slot: int, depart: int, travel: int) -> int:
+        """Breaks on the leg into visit ``slot``; returns when service there can begin.
+
+        A break may overlap the drive (it pauses it) or the wait, never a service.
+        """
+        clock = depart
+        paused = 0
         while pending and pending[0][0] == slot:
             _, b = pending.pop(0)
             brk = v.breaks[b]
-            begin = max(now, brk.window.early_s)
+            begin = max(clock, brk.window.early_s)
             if begin > brk.window.late_s:
                 violations.append(
                     Violation(
@@ -99,8 +105,9 @@ def _walk(
                     )
                 )
             breaks.append(BreakTaken(begin, begin + brk.duration_s, slot))
-            now = begin + brk.duration_s
-        return now
+            clock = begin + brk.duration_s
+            paused += brk.duration_s
+        return max(depart + travel + paused, clock)
 
     for slot, s in enumerate(stops):
         stop = problem.stops[s]
@@ -115,9 +122,9 @@ def _walk(
                     f"vehicle {v.id} lacks {missing} for stop {stop.id}",
                 )
             )
-        arrival = t + problem.travel_s(vehicle, here, stop.location)
+        travel = problem.travel_s(vehicle, here, stop.location)
         distance += int(problem.distance_m[here, stop.location])
-        ready = take_breaks(slot, arrival)
+        arrival = ready = take_breaks(slot, t, travel)
         window = next((w for w in stop.windows if w.late_s >= ready), None)
         if window is None:
             last = stop.windows[-1]
@@ -141,9 +148,8 @@ def _walk(
         visits.append(Visit(s, arrival, begin, depart, load))
         t, here = depart, stop.location
     end_location = problem.depots[v.end_depot].location
-    arrival = t + problem.travel_s(vehicle, here, end_location)
     distance += int(problem.distance_m[here, end_location])
-    arrival = take_breaks(len(stops), arrival)
+    arrival = take_breaks(len(stops), t, problem.travel_s(vehicle, here, end_location))
     if arrival > v.shift.late_s:
         late = arrival - v.shift.late_s
         violations.append(

@@ -28,7 +28,7 @@ class Visit:
 class BreakTaken:
     start_s: int
     end_s: int
-    before_visit: int  # index into visits; len(visits) means before arriving at the end depot
+    before_visit: int  # taken on the leg into this visit; len(visits): the leg back to the depot
 
 
 @dataclass(frozen=True, slots=True)

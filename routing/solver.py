@@ -10,14 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing import feasibility, reasons
 from routing.model import Problem, amounts
 from routing.plan import Plan, Route, Unassigned
+
+if TYPE_CHECKING:
+    from ortools.constraint_solver import pywrapcp
 
 Engine = Literal["auto", "ortools", "pyvrp"]
 Sequences = list[tuple[int, list[int]]]
@@ -85,6 +87,8 @@ def solve_ortools(
     problem: Problem, candidates: Sequence[int], params: SolveParameters, deadline: float
 ) -> EngineResult:
     """OR-Tools routing: every feature of the model (skills, breaks, several windows)."""
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
     n_stops = len(candidates)
     depots = problem.depots
     # Nodes: the candidate stops first, then one node per depot.

@@ -1,21 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.accounts.roles import Role
 from app.db import Base, UTCDateTime, utcnow
 
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    DISPATCHER = "dispatcher"
-    COURIER = "courier"
-    SUPPORT = "support"
-    CUSTOMER = "customer"
-
+__all__ = ["ApiToken", "Role", "User"]
 
 ROLE_VALUES = tuple(r.value for r in Role)
 
