@@ -32,6 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy routing
 
 pg-up:
 	scripts/pg-up.sh $(PG_URL_FILE)

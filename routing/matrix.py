@@ -37,25 +37,29 @@ def geodesic_m(lat: NDArray[np.float64], lon: NDArray[np.float64]) -> NDArray[np
     lam = np.radians(np.asarray(lon, dtype=np.float64)) / 2
     sp, cp = np.sin(phi), np.cos(phi)
     sl, cl = np.sin(lam), np.cos(lam)
-    # Half-angle sums and differences from outer products: no trig on the n x n arrays.
-    sin_g = np.outer(sp, cp) - np.outer(cp, sp)  # sin((phi1 - phi2) / 2)
-    cos_g = np.outer(cp, cp) + np.outer(sp, sp)
-    sin_f = np.outer(sp, cp) + np.outer(cp, sp)  # sin((phi1 + phi2) / 2)
-    cos_f = np.outer(cp, cp) - np.outer(sp, sp)
-    sin_l = np.outer(sl, cl) - np.outer(cl, sl)
-    cos_l = np.outer(cl, cl) + np.outer(sl, sl)
-    sg2, cg2, sf2, cf2 = sin_g**2, cos_g**2, sin_f**2, cos_f**2
-    sl2, cl2 = sin_l**2, cos_l**2
-    s = sg2 * cl2 + cf2 * sl2
-    c = cg2 * cl2 + sf2 * sl2
+    # Squared sines of the half-angle differences and sums from outer products (no trig on
+    # the n x n arrays); every cos^2 is 1 - sin^2, and C = 1 - S exactly.
+    sg2 = np.square(np.subtract(np.outer(sp, cp), np.outer(cp, sp)))  # sin^2((p1 - p2) / 2)
+    cf2 = np.square(np.subtract(np.outer(cp, cp), np.outer(sp, sp)))  # cos^2((p1 + p2) / 2)
+    sl2 = np.square(np.subtract(np.outer(sl, cl), np.outer(cl, sl)))  # sin^2((l1 - l2) / 2)
+    s = sg2 * (1 - sl2)
+    s += cf2 * sl2
+    del sl2
+    c = 1 - s
     with np.errstate(divide="ignore", invalid="ignore"):
         omega = np.arctan2(np.sqrt(s), np.sqrt(c))
-        r = np.sqrt(s * c) / omega
-        h1 = (3 * r - 1) / (2 * c)
-        h2 = (3 * r + 1) / (2 * s)
-        d = 2 * omega * WGS84_A * (1 + WGS84_F * (h1 * sf2 * cg2 - h2 * cf2 * sg2))
-    d[~np.isfinite(d) | (s <= 0)] = 0.0
-    return d
+        r = np.sqrt(s * c)
+        r /= omega
+        # Andoyer-Lambert: D (1 + f (H1 sin^2 F cos^2 G - H2 cos^2 F sin^2 G))
+        term1 = (3 * r - 1) / (2 * c) * (1 - cf2) * (1 - sg2)
+        term2 = (3 * r + 1) / (2 * s) * cf2 * sg2
+        term1 -= term2
+        term1 *= WGS84_F
+        term1 += 1
+        term1 *= omega
+        term1 *= 2 * WGS84_A
+    term1[~np.isfinite(term1) | (s <= 0)] = 0.0
+    return np.asarray(term1, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -69,16 +73,19 @@ class GeodesicMatrix:
         self, points: Sequence[tuple[float, float]], profiles: Sequence[str]
     ) -> tuple[NDArray[np.int64], dict[str, NDArray[np.int64]]]:
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        road_m = geodesic_m(pts[:, 0], pts[:, 1]) * self.circuity
+        road_m = geodesic_m(pts[:, 0], pts[:, 1])
+        road_m *= self.circuity
         distance = np.rint(road_m).astype(np.int64)
         durations = {}
+        scratch = np.empty_like(road_m)
         for profile in profiles:
             speed = self.speeds_kmh.get(profile)
             if speed is None:
                 raise ValueError(
                     f"profiles: no speed for {profile!r}; known: {sorted(self.speeds_kmh)}"
                 )
-            durations[profile] = np.ceil(road_m / (speed / 3.6)).astype(np.int64)
+            np.multiply(road_m, 3.6 / speed, out=scratch)
+            durations[profile] = np.ceil(scratch, out=scratch).astype(np.int64)
         return distance, durations
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -35,7 +35,7 @@ def solve(
     problem: Problem, candidates: Sequence[int], params: SolveParameters, deadline: float
 ) -> EngineResult:
     import pyvrp
-    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
     from routing.solver import EngineResult, drop_penalty
 
@@ -81,22 +81,22 @@ def solve(
         for k in kinds
     ]
     distance = np.ascontiguousarray(problem.distance_m, dtype=np.int64)
+    durations: list[Any] = [
+        np.ascontiguousarray(problem.duration_s[p], dtype=np.int64) for p in profiles
+    ]
     data = pyvrp.ProblemData(
         locations=locations,
         clients=clients,
         depots=depots,
         vehicle_types=vehicle_types,
-        distance_matrices=[distance for _ in profiles],
-        duration_matrices=[
-            np.ascontiguousarray(problem.duration_s[p], dtype=np.int64) for p in profiles
-        ],
+        distance_matrices=[cast(Any, distance) for _ in profiles],
+        duration_matrices=durations,
     )
     budget_s = max(0.01, deadline - time.perf_counter())
+    criterion: StoppingCriterion = MaxRuntime(budget_s)
     if params.iteration_limit is not None:
-        stop = MultipleCriteria([MaxIterations(params.iteration_limit), MaxRuntime(budget_s)])
-    else:
-        stop = MaxRuntime(budget_s)
-    result = pyvrp.solve(data, stop, seed=params.seed, display=False, collect_stats=False)
+        criterion = MultipleCriteria([MaxIterations(params.iteration_limit), criterion])
+    result = pyvrp.solve(data, criterion, seed=params.seed, display=False, collect_stats=False)
     free = {k: list(members[k]) for k in kinds}
     routes: list[tuple[int, list[int]]] = []
     for route in result.best.routes():

@@ -39,7 +39,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for(LANDING_ENDPOINT[current_user.role]))
     form = LoginForm()
