@@ -21,12 +21,30 @@ def _minutes(seconds: int) -> int:
     return -(-seconds // 60)
 
 
+def vehicle_groups(problem: Problem) -> list[list[int]]:
+    """Vehicles that behave the same on any route (fixed cost aside), grouped."""
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for v, veh in enumerate(problem.vehicles):
+        key = (
+            veh.capacity,
+            veh.shift,
+            veh.start_depot,
+            veh.end_depot,
+            veh.profile,
+            veh.skills,
+            veh.breaks,
+        )
+        groups.setdefault(key, []).append(v)
+    return list(groups.values())
+
+
 def precheck(problem: Problem) -> dict[int, Unassigned]:
     """Stops no single vehicle could serve even on an otherwise empty route."""
     out: dict[int, Unassigned] = {}
     dims = problem.dimensions
+    representatives = [group[0] for group in vehicle_groups(problem)]
     for s, stop in enumerate(problem.stops):
-        skilled = [v for v, veh in enumerate(problem.vehicles) if stop.skills <= veh.skills]
+        skilled = [v for v in representatives if stop.skills <= problem.vehicles[v].skills]
         if not skilled:
             need = ", ".join(sorted(stop.skills))
             out[s] = Unassigned(
@@ -101,8 +119,12 @@ def probe(problem: Problem, routes: Sequence[Route], stop: int) -> Unassigned:
     by_vehicle = {r.vehicle: list(r.stops) for r in routes}
     best: tuple[int, int, frozenset[ViolationKind]] | None = None
     target = problem.stops[stop]
-    for v, veh in enumerate(problem.vehicles):
-        if not target.skills <= veh.skills:
+    # Vehicles with a route, plus one idle vehicle of each kind (idle twins behave alike).
+    idle: list[int] = []
+    for group in vehicle_groups(problem):
+        idle.extend([v for v in group if v not in by_vehicle][:1])
+    for v in sorted(set(by_vehicle) | set(idle)):
+        if not target.skills <= problem.vehicles[v].skills:
             continue
         current = by_vehicle.get(v, [])
         for pos in range(len(current) + 1):
