@@ -34,6 +34,16 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy routing
 
+# About 2.5 hours on 2 cores; resumable (delete bench/results/ to start again).
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --build-constraint build-constraints.txt -e '.[dev,postgres,bench]'
+	$(BIN)/python -m bench.matrix
+	$(BIN)/python -m bench.cli_check --time-limit 5
+	$(BIN)/python -m bench.vrptw --set solomon --time-limit 5
+	$(BIN)/python -m bench.vrptw --set solomon --time-limit 30 --solvers ours,pyvrp,vroom
+	$(BIN)/python -m bench.vrptw --set gh1000 --time-limit 60 --solvers ours,pyvrp,vroom
+	$(BIN)/python -m bench.report
+
 pg-up:
 	scripts/pg-up.sh $(PG_URL_FILE)
 

@@ -83,15 +83,22 @@ def solve_memory(engine: str, time_limit: float = 10) -> dict[str, float]:
 
 
 def main() -> None:
+    import json
+
+    from bench.vrptw import RESULTS
+
     m = matrix_speed()
+    memory = [solve_memory(engine) for engine in ("pyvrp", "ortools")] if GH.exists() else []
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "matrix.json").write_text(json.dumps({"matrix": m, "memory": memory}, indent=1))
     print(
         f"matrix {m['points']} points x 3 profiles: median {m['median_s']:.3f} s "
         f"(min {m['min_s']:.3f}, max {m['max_s']:.3f}); geopy per pair would take "
         f"{m['geopy_extrapolated_s']:.0f} s: {m['speedup_vs_geopy']:.0f}x faster"
     )
     if GH.exists():
-        for engine in ("pyvrp", "ortools"):
-            r = solve_memory(engine)
+        for r in memory:
+            engine = r["engine"]
             print(
                 f"1,000-stop solve ({engine}, 10 s): peak RSS {r['peak_rss_mb']:.0f} MB, "
                 f"process wall {r['wall_s']:.1f} s"

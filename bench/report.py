@@ -1,0 +1,103 @@
+"""Write docs/benchmarks.md from bench/results/ (run by `make bench` after the benchmarks).
+
+.venv/bin/python -m bench.report
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+from pathlib import Path
+
+from bench.vrptw import RESULTS, ROOT, report
+
+DOC = ROOT / "docs" / "benchmarks.md"
+
+HEADER = """# Benchmarks
+
+Written by `python -m bench.report` from `bench/results/`; `make bench` runs everything
+(about 2.5 hours on 2 cores) and is resumable: finished rows are kept. These are benchmark
+figures, never timed tests: the machines are shared and noisy, so every figure is a ratio
+against a baseline run in the same process, or a median.
+
+Machine: {machine}. Python {python}.
+
+## Routing quality (R3, R7)
+
+Every solver gets the same integer instance (`routing/io/instances.py`: Solomon distances
+x100 with travel times rounded up; Gehring & Homberger truncated to 0.1, the DIMACS
+convention) and the same time budget on one core. Every plan is re-checked by our
+feasibility checker and costed with exact distances. *ours* is `routing.solver.solve` with
+the default engine choice (PyVRP for these instances, which need none of skills, breaks or
+several windows per stop); *ortools* is the same solver forced onto its OR-Tools engine
+(parallel cheapest insertion + guided local search); *pyvrp* is PyVRP 0.14 run directly with
+its defaults; *vroom* is pyvroom 1.15 at exploration level 5, one thread, with the same
+timeout. BKS: best-known solutions (`bench/bks.py`; GH from the `.sol` files).
+
+Commands:
+
+    .venv/bin/python -m bench.vrptw --set solomon --time-limit 5
+    .venv/bin/python -m bench.vrptw --set solomon --time-limit 30 --solvers ours,pyvrp,vroom
+    .venv/bin/python -m bench.vrptw --set gh1000 --time-limit 60 --solvers ours,pyvrp,vroom
+
+"""
+
+
+def cli_section(path: Path) -> str:
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    limit = rows[0]["time_limit_s"]
+    accepted = sum(1 for r in rows if r["violations"] == 0 and r["complete"] and r["exit"] == 0)
+    over = [r for r in rows if r["solve_s"] > limit + 1]
+    startups = [r["startup_s"] for r in rows]
+    solves = [r["solve_s"] for r in rows]
+    return (
+        f"## `roundtrip solve` on every Solomon instance (R7)\n\n"
+        f"    .venv/bin/python -m bench.cli_check --time-limit {limit:g}\n\n"
+        f"{accepted} of {len(rows)} solution files accepted by our checker (every customer "
+        f"served, no violation). Solve time: median {statistics.median(solves):.2f} s, max "
+        f"{max(solves):.2f} s for a {limit:g} s limit ({len(over)} over limit + 1 s). "
+        f"Start-up (interpreter, imports, reading, writing): median "
+        f"{statistics.median(startups):.2f} s, max {max(startups):.2f} s.\n\n"
+    )
+
+
+def matrix_section(path: Path) -> str:
+    data = json.loads(path.read_text())
+    m = data["matrix"]
+    text = (
+        "## Travel matrix and memory (R2)\n\n    .venv/bin/python -m bench.matrix\n\n"
+        f"Geodesic matrix for {m['points']:,} points with three speed profiles: median "
+        f"{m['median_s']:.3f} s over 7 runs (min {m['min_s']:.3f}, max {m['max_s']:.3f}); "
+        f"geopy's per-pair geodesic, measured in the same process, would take "
+        f"{m['geopy_extrapolated_s']:.0f} s ({m['speedup_vs_geopy']:,.0f}x).\n\n"
+    )
+    for r in data["memory"]:
+        text += (
+            f"- 1,000-stop solve (GH C1_10_1, 10 s, engine {r['engine']}): peak resident "
+            f"memory {r['peak_rss_mb']:.0f} MB, process wall {r['wall_s']:.1f} s.\n"
+        )
+    return text + "\n"
+
+
+def main() -> None:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
+    parts = [HEADER.format(machine=machine, python=platform.python_version())]
+    for name in ("solomon_5s", "solomon_30s", "gh1000_60s"):
+        path = RESULTS / f"{name}.jsonl"
+        if path.exists():
+            parts.append(report(path) + "\n")
+        else:
+            parts.append(f"### {name.replace('_', ' at ')}\n\nNot run yet.\n\n")
+    cli = sorted(RESULTS.glob("cli_*s.jsonl"))
+    if cli:
+        parts.append(cli_section(cli[-1]))
+    if (RESULTS / "matrix.json").exists():
+        parts.append(matrix_section(RESULTS / "matrix.json"))
+    DOC.write_text("".join(parts).rstrip() + "\n")
+    print(f"wrote {DOC}")
+
+
+if __name__ == "__main__":
+    main()
