@@ -74,34 +74,29 @@ def precheck(problem: Problem) -> dict[int, Unassigned]:
         alone = [feasibility.time_route(problem, v, [s]) for v in roomy]
         if any(not t.violations for t in alone):
             continue
-        kinds = [{x.kind for x in t.violations} for t in alone]
-        if all(ViolationKind.LATE in k for k in kinds):
-            late = min(
-                x.amount for t in alone for x in t.violations if x.kind is ViolationKind.LATE
-            )
+        # Explain with the vehicle that comes closest: its worst problem is the reason.
+        closest = min(alone, key=lambda t: (len(t.violations), sum(x.amount for x in t.violations)))
+        amount = {x.kind: x.amount for x in closest.violations}
+        if ViolationKind.LATE in amount:
             out[s] = Unassigned(
                 s,
                 Reason.WINDOW_UNREACHABLE,
-                f"No vehicle can reach stop {stop.id} inside its window, even "
-                f"driving straight there (the earliest would be "
-                f"{_minutes(late)} min late).",
+                f"No vehicle can reach stop {stop.id} inside its window, even driving straight "
+                f"there (the earliest would be {_minutes(amount[ViolationKind.LATE])} min late).",
             )
-        elif all(ViolationKind.BREAK in k for k in kinds):
+        elif ViolationKind.SHIFT_END in amount:
+            out[s] = Unassigned(
+                s,
+                Reason.SHIFT_TOO_SHORT,
+                f"Stop {stop.id} can be reached in its window, but no shift is long enough to "
+                f"get back to the depot (short by "
+                f"{_minutes(amount[ViolationKind.SHIFT_END])} min).",
+            )
+        else:
             out[s] = Unassigned(
                 s,
                 Reason.BREAK_CONFLICT,
                 f"Serving stop {stop.id} leaves no time for the driver's break.",
-            )
-        else:
-            over = min(
-                x.amount for t in alone for x in t.violations if x.kind is ViolationKind.SHIFT_END
-            )
-            out[s] = Unassigned(
-                s,
-                Reason.SHIFT_TOO_SHORT,
-                f"Stop {stop.id} can be reached in its window, but no shift is "
-                f"long enough to get back to the depot (short by "
-                f"{_minutes(over)} min).",
             )
     return out
 

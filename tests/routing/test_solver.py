@@ -225,3 +225,19 @@ def test_random_instance_plans_are_feasible(engine):
 
     assert sum(len(r.visits) for r in plan.routes) + len(plan.unassigned) == 60
     assert len(plan.unassigned) <= 3
+
+
+def test_vehicles_failing_in_different_ways_still_give_one_clear_reason():
+    """One van's shift is too short to come back, the other starts too late for the window:
+    the stop is explained by the van that comes closest (back 100 s late vs 4900 s late)."""
+    p = problem(
+        [delivery("far", 1, window=TimeWindow(0, 3000))],
+        [van("short", shift=TimeWindow(0, 5900)), van("late", shift=TimeWindow(4900, 50_000))],
+        positions=[3000],
+    )
+
+    plan = solve_checked(p)
+
+    (left,) = plan.unassigned
+    assert left.reason is Reason.SHIFT_TOO_SHORT
+    assert "short by 2 min" in left.message
