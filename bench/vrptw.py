@@ -35,12 +35,19 @@ def family(name: str) -> str:
     return "RC" if name.startswith("RC") else name[0]
 
 
-def run(set_name: str, time_limit: float, solvers: list[str], seed: int, only: str | None) -> Path:
+def run(
+    set_name: str,
+    time_limit: float,
+    solvers: list[str],
+    seed: int,
+    only: str | None,
+    out: Path | None = None,
+) -> Path:
     folder = SETS[set_name]
     files = sorted(folder.glob("*.txt" if set_name == "solomon" else "*.vrp"))
     if only:
         files = [f for f in files if f.stem in only.split(",")]
-    out = RESULTS / f"{set_name}_{time_limit:g}s.jsonl"
+    out = out or RESULTS / f"{set_name}_{time_limit:g}s.jsonl"
     RESULTS.mkdir(parents=True, exist_ok=True)
     done = set()
     if out.exists():
@@ -190,10 +197,11 @@ def main() -> None:
     parser.add_argument("--solvers", default="ours,pyvrp,vroom,ortools")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", help="comma-separated instance names")
+    parser.add_argument("--out", type=Path, help="results file (default: by set and limit)")
     parser.add_argument("--report", action="store_true", help="print the markdown section")
     args = parser.parse_args()
     started = time.perf_counter()
-    out = run(args.set, args.time_limit, args.solvers.split(","), args.seed, args.only)
+    out = run(args.set, args.time_limit, args.solvers.split(","), args.seed, args.only, args.out)
     print(f"results in {out} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     if args.report:
         print(report(out))
