@@ -15,7 +15,6 @@ import json
 import statistics
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 from bench.bks import BKS
@@ -63,13 +62,7 @@ def run(
             for solver in solvers:
                 if (inst.name, solver) in done:
                     continue
-                measure_memory = set_name == "gh1000" and solver == "ours"
-                if measure_memory:
-                    tracemalloc.start()
                 result = SOLVERS[solver](inst.problem, time_limit, seed)
-                peak = tracemalloc.get_traced_memory()[1] if measure_memory else None
-                if measure_memory:
-                    tracemalloc.stop()
                 found = feasibility.violations(inst.problem, result.routes)
                 used = [stops for _, stops in result.routes if stops]
                 served = sorted(s for stops in used for s in stops)
@@ -84,7 +77,6 @@ def run(
                     "violations": len(found),
                     "complete": served == list(range(len(inst.problem.stops))),
                     "wall_s": round(result.wall_s, 3),
-                    "peak_python_mb": (round(peak / 2**20, 1) if peak is not None else None),
                 }
                 sink.write(json.dumps(row) + "\n")
                 sink.flush()
@@ -175,18 +167,6 @@ def report(path: Path) -> str:
             + " | ".join(f"{statistics.mean(v):.4f}" if v else "–" for v in fam.values())
             + f" | {worst[0]} ({worst[2]:.4f}) | {gap} | {statistics.median(walls):.2f} |"
         )
-    peaks = [
-        r["peak_python_mb"]
-        for rows in table.values()
-        for r in rows.values()
-        if r.get("peak_python_mb")
-    ]
-    if peaks:
-        lines += [
-            "",
-            f"Peak Python heap during our 1,000-stop solves (tracemalloc): "
-            f"median {statistics.median(peaks):.0f} MB, max {max(peaks):.0f} MB.",
-        ]
     return "\n".join(lines) + "\n"
 
 
