@@ -145,8 +145,11 @@ def register(app: Flask) -> None:
 @click.option(
     "--engine", type=click.Choice(["auto", "ortools", "pyvrp"]), default="auto", show_default=True
 )
+@click.option("--workers", type=int, default=1, show_default=True, help="parallel searches")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="VRPLIB .sol file")
-def solve_instance(instance: str, time_limit: float, seed: int, engine: str, out: str) -> None:
+def solve_instance(
+    instance: str, time_limit: float, seed: int, engine: str, workers: int, out: str
+) -> None:
     """Solve a Solomon (.txt) or VRPLIB (.vrp) VRPTW instance and write a VRPLIB solution."""
     import time
 
@@ -159,7 +162,7 @@ def solve_instance(instance: str, time_limit: float, seed: int, engine: str, out
     loaded = time.perf_counter()
     plan = solve(
         inst.problem,
-        SolveParameters(time_limit_s=time_limit, seed=seed, engine=engine),  # type: ignore[arg-type]
+        SolveParameters(time_limit_s=time_limit, seed=seed, engine=engine, workers=workers),  # type: ignore[arg-type]
     )
     solved = time.perf_counter()
     routes = [list(r.stops) for r in plan.routes]

@@ -150,6 +150,18 @@ class Problem:
         object.__setattr__(self, "duration_s", MappingProxyType(durations))
         object.__setattr__(self, "dimensions", dims)
 
+    def __getstate__(self) -> dict[str, object]:
+        # Problems travel to worker processes; a mappingproxy cannot be pickled.
+        state = dict(self.__dict__)
+        state["duration_s"] = dict(self.duration_s)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        durations = state.pop("duration_s")
+        assert isinstance(durations, dict)
+        self.__dict__.update(state)
+        object.__setattr__(self, "duration_s", MappingProxyType(durations))
+
     def travel_s(self, vehicle: int, frm: int, to: int) -> int:
         """Travel time between two locations for this vehicle's speed profile."""
         return int(self.duration_s[self.vehicles[vehicle].profile][frm, to])

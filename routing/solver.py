@@ -8,8 +8,10 @@ independent checker, so the plan and the checker cannot disagree.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -33,16 +35,15 @@ class SolveParameters:
     # Stop after this many improving solutions (OR-Tools) or iterations (PyVRP) instead of the
     # clock: same seed + same inputs then give the same plan, whatever the machine's load.
     iteration_limit: int | None = None
-    workers: int = 1  # reserved: both engines search on one core here
+    # Parallel searches (a portfolio): worker k uses seed + k (PyVRP) or the k-th first-
+    # solution strategy (OR-Tools); the best plan wins. Workers above 0 run in processes.
+    workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class EngineResult:
     routes: Sequences
     objective: int
-
-
-ProgressCallback = Callable[[float, int, int], None]  # elapsed s, objective, stops assigned
 
 
 def drop_penalty(problem: Problem, stop: int) -> int:
@@ -65,13 +66,8 @@ def solve(problem: Problem, params: SolveParameters | None = None) -> Plan:
         engine = "pyvrp" if pyvrp_engine.supports(problem) else "ortools"
     # Keep a little time back for re-timing and explaining what was left out.
     reserve = 0.05 + 0.0003 * len(problem.stops)
-    deadline = started + max(0.1, params.time_limit_s - reserve)
-    if engine == "pyvrp":
-        from routing import pyvrp_engine
-
-        result = pyvrp_engine.solve(problem, candidates, params, deadline)
-    else:
-        result = solve_ortools(problem, candidates, params, deadline)
+    deadline_wall = time.time() + max(0.1, params.time_limit_s - reserve)
+    result = _portfolio(problem, candidates, params, engine, deadline_wall)
     timed = feasibility.check(problem, result.routes)
     routes = tuple(t.route for t in timed if t.route.visits)
     planned = {s for r in routes for s in r.stops}
@@ -83,8 +79,75 @@ def solve(problem: Problem, params: SolveParameters | None = None) -> Plan:
     return Plan(routes, tuple(left_out), engine, result.objective, time.perf_counter() - started)
 
 
+def _run_engine(
+    problem: Problem,
+    candidates: Sequence[int],
+    params: SolveParameters,
+    engine: str,
+    deadline_wall: float,
+    variant: int,
+) -> EngineResult:
+    """One search; module-level so a spawned worker process can run it."""
+    deadline = time.perf_counter() + (deadline_wall - time.time())
+    if engine == "pyvrp":
+        from routing import pyvrp_engine
+
+        return pyvrp_engine.solve(
+            problem, candidates, replace(params, seed=params.seed + variant), deadline
+        )
+    return solve_ortools(problem, candidates, params, deadline, variant=variant)
+
+
+def _score(problem: Problem, candidates: Sequence[int], result: EngineResult) -> tuple[int, int]:
+    """Fewest stops left out, then least distance plus fixed costs: engine-independent."""
+    served = sum(len(stops) for _, stops in result.routes)
+    cost = 0
+    for vehicle, stops in result.routes:
+        if not stops:
+            continue
+        v = problem.vehicles[vehicle]
+        path = [problem.depots[v.start_depot].location]
+        path += [problem.stops[s].location for s in stops]
+        path.append(problem.depots[v.end_depot].location)
+        cost += v.fixed_cost + int(problem.distance_m[path[:-1], path[1:]].sum())
+    return (len(candidates) - served, cost)
+
+
+def _portfolio(
+    problem: Problem,
+    candidates: Sequence[int],
+    params: SolveParameters,
+    engine: str,
+    deadline_wall: float,
+) -> EngineResult:
+    if params.workers <= 1:
+        return _run_engine(problem, candidates, params, engine, deadline_wall, 0)
+    # spawn, not fork: the web app solves from a thread, and forking a threaded process is
+    # unsafe. Worker start-up eats into their budget; worker 0 searches here meanwhile.
+    with ProcessPoolExecutor(params.workers - 1, mp_context=get_context("spawn")) as pool:
+        futures = [
+            pool.submit(_run_engine, problem, candidates, params, engine, deadline_wall, k)
+            for k in range(1, params.workers)
+        ]
+        results = [_run_engine(problem, candidates, params, engine, deadline_wall, 0)]
+        results += [f.result() for f in futures]
+    return min(results, key=lambda r: _score(problem, candidates, r))
+
+
+FIRST_SOLUTION_STRATEGIES = (
+    "PARALLEL_CHEAPEST_INSERTION",
+    "PATH_CHEAPEST_ARC",
+    "LOCAL_CHEAPEST_INSERTION",
+    "AUTOMATIC",
+)
+
+
 def solve_ortools(
-    problem: Problem, candidates: Sequence[int], params: SolveParameters, deadline: float
+    problem: Problem,
+    candidates: Sequence[int],
+    params: SolveParameters,
+    deadline: float,
+    variant: int = 0,
 ) -> EngineResult:
     """OR-Tools routing: every feature of the model (skills, breaks, several windows)."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -138,9 +201,8 @@ def solve_ortools(
         model.AddDisjunction([manager.NodeToIndex(i)], drop_penalty(problem, stop_index))
 
     search = pywrapcp.DefaultRoutingSearchParameters()
-    search.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    )
+    strategy = FIRST_SOLUTION_STRATEGIES[variant % len(FIRST_SOLUTION_STRATEGIES)]
+    search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, strategy)
     search.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )

@@ -17,7 +17,8 @@ ENGINES = ["ortools", "pyvrp"]
 
 def solve_checked(p: Problem, engine: str = "auto", **kw: object) -> Plan:
     """Solve and insist that the independent checker finds nothing wrong."""
-    params = SolveParameters(time_limit_s=1.0, iteration_limit=200, engine=engine, **kw)  # type: ignore[arg-type]
+    settings: dict[str, object] = {"time_limit_s": 1.0, "iteration_limit": 200, "engine": engine}
+    params = SolveParameters(**{**settings, **kw})  # type: ignore[arg-type]
     plan = solve(p, params)
     assert feasibility.violations(p, planned_routes(plan)) == []
     planned = [s for r in plan.routes for s in r.stops]
@@ -241,3 +242,32 @@ def test_vehicles_failing_in_different_ways_still_give_one_clear_reason():
     (left,) = plan.unassigned
     assert left.reason is Reason.SHIFT_TOO_SHORT
     assert "short by 2 min" in left.message
+
+
+def test_problem_survives_pickling_for_worker_processes():
+    import pickle
+
+    p = random_problem(10, seed=1)
+
+    copy = pickle.loads(pickle.dumps(p))
+
+    assert copy.stops == p.stops
+    assert copy.vehicles == p.vehicles
+    assert (copy.duration_s["car"] == p.duration_s["car"]).all()
+    with pytest.raises(TypeError):
+        copy.duration_s["car"] = p.distance_m  # type: ignore[index]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+def test_two_workers_never_do_worse_than_one(engine):
+    """Worker 0 runs exactly the single-worker search; the portfolio keeps the best plan.
+    The iteration limit binds long before the generous clock, so runs are reproducible."""
+    p = random_problem(40, seed=9)
+
+    one = solve_checked(p, engine, seed=4, time_limit_s=60)
+    two = solve_checked(p, engine, seed=4, workers=2, time_limit_s=60)
+    again = solve_checked(p, engine, seed=4, workers=2, time_limit_s=60)
+
+    assert (len(two.unassigned), two.distance_m) <= (len(one.unassigned), one.distance_m)
+    assert planned_routes(two) == planned_routes(again)
