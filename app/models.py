@@ -6,5 +6,6 @@ from app.customers import models as customers
 from app.db import Base
 from app.fleet import models as fleet
 from app.orders import models as orders
+from loyalty import models as loyalty
 
-__all__ = ["Base", "accounts", "catalog", "customers", "fleet", "orders"]
+__all__ = ["Base", "accounts", "catalog", "customers", "fleet", "loyalty", "orders"]

@@ -6,10 +6,17 @@ from alembic import context
 
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app.config import Config
-from app.db import Base, make_engine
+from app.db import Base, UTCDateTime, make_engine
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or Config().DATABASE_URL
+
+
+def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Migrations must not import app code: UTCDateTime is a timestamptz to the database.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations_offline() -> None:
@@ -19,6 +26,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -41,6 +49,7 @@ def _run(connection: object) -> None:
         target_metadata=Base.metadata,
         render_as_batch=True,
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
