@@ -23,7 +23,7 @@ run: $(STAMP)
 	$(BIN)/roundtrip db upgrade
 	$(BIN)/roundtrip demo
 	@echo "Roundtrip is starting on http://127.0.0.1:5000 (Ctrl+C stops it)"
-	$(BIN)/roundtrip run --host 127.0.0.1 --port 5000
+	ROUNDTRIP_SCHEDULER=on $(BIN)/roundtrip run --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
 	$(BIN)/pytest

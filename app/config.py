@@ -51,6 +51,10 @@ class Config:
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.WTF_CSRF_TIME_LIMIT = None  # a dispatcher's tab stays open all evening
+        # The embedded mode's in-process scheduler; `make run` turns it on for the server only
+        # (CLI commands build the app too and must not start jobs).
+        self.SCHEDULER_ENABLED = env.get("ROUNDTRIP_SCHEDULER", "off") == "on"
+        self.SCHEDULER_TIMEZONE = env.get("ROUNDTRIP_SCHEDULER_TIMEZONE", "Europe/Moscow")
 
     def as_dict(self) -> dict[str, object]:
         return {k: v for k, v in vars(self).items() if k.isupper()}

@@ -113,6 +113,7 @@ def app(engine: Engine, session_factory: sessionmaker[Session], tmp_path: Path) 
             "SESSION_FACTORY": session_factory,
             "INSTANCE_PATH": str(tmp_path),
             "GEOCODER": "none",
+            "SCHEDULER_ENABLED": False,
         }
     )
 

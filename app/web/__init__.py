@@ -20,6 +20,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_scheduler(app)
     return app
 
 
@@ -50,6 +51,18 @@ def register_errorhandlers(app: Flask) -> None:
     from app.web import errors
 
     errors.init_app(app)
+
+
+def register_scheduler(app: Flask) -> None:
+    """Start the in-process scheduler when configured (on for `roundtrip run`, off in tests)."""
+    if not app.config.get("SCHEDULER_ENABLED"):
+        return
+    from app.scheduler import build_scheduler
+    from app.web.database import EXTENSION_KEY
+
+    scheduler = build_scheduler(app.extensions[EXTENSION_KEY], app.config["SCHEDULER_TIMEZONE"])
+    scheduler.start()
+    app.extensions["roundtrip.scheduler"] = scheduler
 
 
 def register_commands(app: Flask) -> None:

@@ -1,0 +1,71 @@
+"""The nightly expiry job (real commits: it owns its transactions)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app import migrate
+from app.customers.models import Customer
+from app.db import make_engine, make_session_factory, session_scope
+from app.scheduler import build_scheduler, describe
+from loyalty import jobs, services
+from loyalty.models import EntryKind, LedgerEntry
+from tests.conftest import BACKENDS, fresh_database_url, postgres_url_or_skip
+from tests.loyalty.conftest import T0
+
+
+@pytest.fixture(params=BACKENDS)
+def factory(request, tmp_path):  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    else:
+        url = fresh_database_url(postgres_url_or_skip(), "roundtrip_test_jobs")
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def test_expiry_job_is_safe_to_run_twice(factory):
+    with session_scope(factory) as s:
+        ids = []
+        for name in ("A", "B"):
+            c = Customer(name=name)
+            s.add(c)
+            s.flush()
+            ids.append(c.id)
+            services.credit_bonus(
+                s,
+                customer_id=c.id,
+                points=7,
+                reason="Apology",
+                source="case",
+                now=T0,
+                key=f"b:{c.id}",
+            )
+    later = T0 + timedelta(days=400)
+
+    first = jobs.expire_points(factory, now=later)
+    second = jobs.expire_points(factory, now=later)
+
+    assert (first, second) == (2, 0)
+    with session_scope(factory) as s:
+        expired = s.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.kind == EntryKind.EXPIRY)
+        )
+        assert expired == 2
+        assert [services.balance(s, customer_id=i) for i in ids] == [0, 0]
+
+
+def test_scheduler_has_the_nightly_expiry(factory):
+    scheduler = build_scheduler(factory, "Europe/Moscow")
+
+    jobs_listed = describe(scheduler)
+
+    assert [j["id"] for j in jobs_listed] == ["loyalty-expire-points"]
+    assert "hour='3'" in jobs_listed[0]["trigger"]
