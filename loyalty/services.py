@@ -136,6 +136,13 @@ def _grants(
     return [(g, g.points - int(used.get(g.id, 0))) for g in grants if g.points > used.get(g.id, 0)]
 
 
+def open_grants(
+    session: Session, customer_id: int, *, now: datetime
+) -> list[tuple[LedgerEntry, int]]:
+    """Grants that can still be spent, oldest-expiring first, with their unused points."""
+    return _grants(session, customer_id, open_at=now)
+
+
 def _allocate(
     session: Session, debit: LedgerEntry, amount: int, grants: list[tuple[LedgerEntry, int]]
 ) -> None:

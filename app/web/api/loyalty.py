@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import marshmallow as ma
+from flask import abort, request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from app.accounts.models import Role
+from app.customers.models import Customer
+from app.db import utcnow
+from app.errors import NotFound
+from app.orders.models import Order
+from app.web.api.common import PageArgs, UtcDateTime
+from app.web.auth import api_roles, current_api_user
+from app.web.database import db
+from loyalty import services as loyalty_services
+from loyalty.models import LedgerEntry, LoyaltyAccount
+from loyalty.policy import LoyaltyRules
+
+PREFIX = "/customers"
+blp = Blueprint("loyalty", __name__, description="Loyalty points: balance, history, redeem")
+
+STAFF = (Role.ADMIN, Role.DISPATCHER, Role.SUPPORT)
+EXPIRING_SOON = timedelta(days=30)
+
+
+class EntryOut(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    points = ma.fields.Integer()
+    reason = ma.fields.String(metadata={"description": "Why, in plain words"})
+    source = ma.fields.String(allow_none=True)
+    created_at = UtcDateTime()
+    expires_at = UtcDateTime(allow_none=True)
+
+
+class BalanceOut(ma.Schema):
+    customer_id = ma.fields.Integer()
+    balance_points = ma.fields.Integer()
+    available_points = ma.fields.Integer(metadata={"description": "Not yet expired"})
+    owed_points = ma.fields.Integer()
+    expiring_soon = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={"description": "Grants with unused points expiring within 30 days"},
+    )
+
+
+class HistoryOut(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(EntryOut))
+    page = ma.fields.Integer()
+    page_size = ma.fields.Integer()
+    total = ma.fields.Integer()
+    pages = ma.fields.Integer()
+
+
+class QuoteArgs(ma.Schema):
+    order_total_minor = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0))
+
+
+class QuoteOut(ma.Schema):
+    balance_points = ma.fields.Integer()
+    available_points = ma.fields.Integer()
+    cap_points = ma.fields.Integer(metadata={"description": "The most this order may take"})
+    usable_points = ma.fields.Integer()
+    usable_minor = ma.fields.Integer()
+
+
+class RedeemIn(ma.Schema):
+    order_id = ma.fields.Integer(required=True)
+    points = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+
+
+class AdjustIn(ma.Schema):
+    points = ma.fields.Integer(required=True)
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
+
+
+def _customer(customer_id: int) -> Customer:
+    """The customer, if the caller may see them (customers only themselves)."""
+    user = current_api_user()
+    found = db().get(Customer, customer_id)
+    if found is None or (user.role == Role.CUSTOMER and found.user_id != user.id):
+        raise NotFound(f"There is no customer {customer_id}.")
+    return found
+
+
+def _idempotency_key(customer_id: int, operation: str) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key or len(key) > 80:
+        abort(
+            400,
+            description="Send an Idempotency-Key header (up to 80 characters, e.g. a "
+            "UUID) so that a retried request is never applied twice.",
+        )
+    return f"api:{customer_id}:{operation}:{key}"
+
+
+def _already(key: str) -> bool:
+    return db().scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key)) is not None
+
+
+@blp.route("/<int:customer_id>/points", methods=["GET"])
+@api_roles(*STAFF, Role.CUSTOMER)
+@blp.response(200, BalanceOut)
+def balance(customer_id: int) -> dict[str, Any]:
+    """The balance, what can be spent now, and what expires soon."""
+    _customer(customer_id)
+    now = utcnow()
+    account = db().get(LoyaltyAccount, customer_id)
+    grants = loyalty_services.open_grants(db(), customer_id, now=now)
+    return {
+        "customer_id": customer_id,
+        "balance_points": account.balance_points if account else 0,
+        "available_points": sum(unused for _, unused in grants),
+        "owed_points": account.owed_points if account else 0,
+        "expiring_soon": [
+            {"points": unused, "expires_at": grant.expires_at.isoformat(), "reason": grant.reason}
+            for grant, unused in grants
+            if grant.expires_at is not None and grant.expires_at <= now + EXPIRING_SOON
+        ],
+    }
+
+
+@blp.route("/<int:customer_id>/points/history", methods=["GET"])
+@api_roles(*STAFF, Role.CUSTOMER)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, HistoryOut)
+def history(args: dict[str, Any], customer_id: int) -> dict[str, Any]:
+    """Every entry, newest first, each with its reason."""
+    _customer(customer_id)
+    size = args["page_size"]
+    entries, total = loyalty_services.history(
+        db(), customer_id=customer_id, offset=(args["page"] - 1) * size, limit=size
+    )
+    return {
+        "items": entries,
+        "page": args["page"],
+        "page_size": size,
+        "total": total,
+        "pages": (total + size - 1) // size,
+    }
+
+
+@blp.route("/<int:customer_id>/points/quote", methods=["GET"])
+@api_roles(*STAFF, Role.CUSTOMER)
+@blp.arguments(QuoteArgs, location="query")
+@blp.response(200, QuoteOut)
+def quote(args: dict[str, Any], customer_id: int) -> Any:
+    """How many points could pay for a cart of this value."""
+    _customer(customer_id)
+    return loyalty_services.quote(
+        db(),
+        customer_id=customer_id,
+        order_total_minor=args["order_total_minor"],
+        now=utcnow(),
+        rules=LoyaltyRules.from_env(),
+    )
+
+
+@blp.route("/<int:customer_id>/points/redemptions", methods=["POST"])
+@api_roles(*STAFF, Role.CUSTOMER)
+@blp.arguments(RedeemIn)
+@blp.response(201, EntryOut)
+@blp.alt_response(200, schema=EntryOut, description="A replay: the first result")
+def redeem(args: dict[str, Any], customer_id: int) -> Any:
+    """Pay part of one of the customer's orders with points (Idempotency-Key required)."""
+    _customer(customer_id)
+    key = _idempotency_key(customer_id, "redeem")
+    order = db().get(Order, args["order_id"])
+    if order is None or order.customer_id != customer_id:
+        raise NotFound(f"Customer {customer_id} has no order {args['order_id']}.")
+    replay = _already(key)
+    entry = loyalty_services.redeem(
+        db(),
+        customer_id=customer_id,
+        order_id=order.id,
+        order_ref=order.number,
+        order_total_minor=order.total_minor,
+        points=args["points"],
+        now=utcnow(),
+        key=key,
+        rules=LoyaltyRules.from_env(),
+    )
+    db().commit()
+    return (entry, 200, {"Idempotent-Replayed": "true"}) if replay else entry
+
+
+@blp.route("/<int:customer_id>/points/adjustments", methods=["POST"])
+@api_roles(Role.ADMIN, Role.SUPPORT)
+@blp.arguments(AdjustIn)
+@blp.response(201, EntryOut)
+@blp.alt_response(200, schema=EntryOut, description="A replay: the first result")
+def adjust(args: dict[str, Any], customer_id: int) -> Any:
+    """Staff correction with a mandatory reason, shown to the customer (Idempotency-Key)."""
+    _customer(customer_id)
+    key = _idempotency_key(customer_id, "adjust")
+    replay = _already(key)
+    entry = loyalty_services.adjust(
+        db(),
+        customer_id=customer_id,
+        points=args["points"],
+        reason=args["reason"],
+        user_id=current_api_user().id,
+        now=utcnow(),
+        key=key,
+        rules=LoyaltyRules.from_env(),
+    )
+    db().commit()
+    return (entry, 200, {"Idempotent-Replayed": "true"}) if replay else entry
