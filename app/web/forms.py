@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -24,3 +24,12 @@ class NewUserForm(FlaskForm):  # type: ignore[misc]
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     role = SelectField("Role", choices=[SelectChoice(r.value, r.value.title()) for r in Role])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=8)])
+
+
+class AdjustPointsForm(FlaskForm):  # type: ignore[misc]
+    points = IntegerField("Points (+ to add, - to remove)", validators=[DataRequired()])
+    reason = StringField(
+        "Reason (the customer sees it)", validators=[DataRequired(), Length(max=300)]
+    )
+    # One token per rendered form: a double-clicked submit adjusts once.
+    token = HiddenField()

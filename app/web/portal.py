@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.customers.models import Customer
+from app.db import utcnow
 from app.orders.models import Order
 from app.web.auth import area_required
 from app.web.database import db
+from loyalty import services as loyalty_services
+from loyalty.models import LoyaltyAccount
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -41,4 +46,23 @@ def index() -> str:
         )
     return render_template(
         "portal/index.html", customer=customer, orders=orders, next_step=NEXT_STEP
+    )
+
+
+@bp.get("/points")
+@area_required("portal")
+def points() -> str:
+    customer = db().scalar(select(Customer).where(Customer.user_id == current_user.id))
+    account = entries = grants = None
+    if customer is not None:
+        account = db().get(LoyaltyAccount, customer.id)
+        entries, _ = loyalty_services.history(db(), customer_id=customer.id, limit=100)
+        grants = loyalty_services.open_grants(db(), customer.id, now=utcnow())
+    soon = utcnow() + timedelta(days=30)
+    return render_template(
+        "portal/points.html",
+        account=account,
+        entries=entries or [],
+        expiring=[(g, unused) for g, unused in grants or [] if g.expires_at <= soon],
+        available=sum(unused for _, unused in grants or []),
     )

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import func, or_, select
+from werkzeug.wrappers import Response
 
 from app.customers.models import Customer
+from app.db import utcnow
+from app.errors import ValidationFailed
 from app.orders.models import Order
 from app.web.auth import area_required
 from app.web.database import db
+from app.web.forms import AdjustPointsForm
+from loyalty import services as loyalty_services
+from loyalty.models import LoyaltyAccount
+from loyalty.policy import LoyaltyRules
 
 bp = Blueprint("support", __name__, url_prefix="/support")
 
@@ -53,3 +63,42 @@ def customer(customer_id: int) -> str:
         .all()
     )
     return render_template("support/customer.html", customer=found, orders=orders)
+
+
+@bp.route("/customers/<int:customer_id>/points", methods=["GET", "POST"])
+@area_required("support")
+def points(customer_id: int) -> str | Response | tuple[str, int]:
+    found = db().get(Customer, customer_id)
+    if found is None:
+        abort(404)
+    form = AdjustPointsForm()
+    if form.validate_on_submit():
+        try:
+            entry = loyalty_services.adjust(
+                db(),
+                customer_id=customer_id,
+                points=form.points.data,
+                reason=form.reason.data,
+                user_id=current_user.id,
+                now=utcnow(),
+                key=f"page:{customer_id}:adjust:{form.token.data}",
+                rules=LoyaltyRules.from_env(),
+            )
+        except ValidationFailed as exc:
+            for field, messages in exc.errors.items():
+                getattr(form, field).errors.extend(messages)
+        else:
+            db().commit()
+            flash(f"Adjusted by {entry.points:+d} points: {entry.reason}", "success")
+            return redirect(url_for("support.points", customer_id=customer_id))
+    if not form.token.data:
+        form.token.data = uuid.uuid4().hex
+    entries, _ = loyalty_services.history(db(), customer_id=customer_id, limit=200)
+    page = render_template(
+        "support/points.html",
+        customer=found,
+        form=form,
+        entries=entries,
+        account=db().get(LoyaltyAccount, customer_id),
+    )
+    return (page, 400) if form.errors else page
