@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.vrptw --set solomon --time-limit 5
 	$(BIN)/python -m bench.vrptw --set solomon --time-limit 30 --solvers ours,pyvrp,vroom
 	$(BIN)/python -m bench.vrptw --set gh1000 --time-limit 60 --solvers ours,pyvrp,vroom
+	$(MAKE) pg-up
+	$(BIN)/python -m bench.ledger
 	$(BIN)/python -m bench.report
 
 pg-up:

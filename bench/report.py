@@ -81,6 +81,25 @@ def matrix_section(path: Path) -> str:
     return text + "\n"
 
 
+def ledger_section(path: Path) -> str:
+    r = json.loads(path.read_text())
+    one, eight, reads = r["service_1_thread"], r["service_8_threads"], r["reads"]
+    return (
+        "## Loyalty ledger on PostgreSQL (L1, L2)\n\n    make pg-up && "
+        ".venv/bin/python -m bench.ledger\n\n"
+        f"{r['entries_at_start']:,} entries at the start (10,000 customers x 100 grants). Writes "
+        "through the services, each its own committed transaction under the account lock, half "
+        "bonuses and half redemptions allocated to grants, 10 s each: "
+        f"{one['writes_per_s']:,.0f}/s on 1 thread, {eight['writes_per_s']:,.0f}/s on 8 "
+        f"threads. Baseline in the same process, a bare single-row INSERT per transaction: "
+        f"{r['raw_insert_per_s']:,.0f}/s (a service write costs "
+        f"{1 / r['ratio_service_1_thread_to_raw']:.1f}x a bare insert). Reads over 2,000 "
+        f"random customers: cached balance p50 {reads['balance_p50_ms']:.2f} ms, p95 "
+        f"{reads['balance_p95_ms']:.2f} ms; points available now (grants minus allocations) "
+        f"p50 {reads['available_p50_ms']:.2f} ms, p95 {reads['available_p95_ms']:.2f} ms.\n\n"
+    )
+
+
 def main() -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
     parts = [HEADER.format(machine=machine, python=platform.python_version())]
@@ -93,6 +112,8 @@ def main() -> None:
     cli = sorted(RESULTS.glob("cli_*s.jsonl"))
     if cli:
         parts.append(cli_section(cli[-1]))
+    if (RESULTS / "ledger.json").exists():
+        parts.append(ledger_section(RESULTS / "ledger.json"))
     if (RESULTS / "matrix.json").exists():
         parts.append(matrix_section(RESULTS / "matrix.json"))
     DOC.write_text("".join(parts).rstrip() + "\n")
