@@ -17,8 +17,9 @@ from app.customers.models import Address, Customer
 from app.errors import Conflict, ErrorCollector, NotFound
 from app.fleet.models import Depot
 from app.geocoding import Geocoder
-from app.orders.models import Order, OrderItem
+from app.orders.models import Order, OrderItem, OrderStatus
 from app.orders.windows import DayWindow, local_midnight, windows_for_day
+from loyalty.policy import LoyaltyRules
 
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 
@@ -269,6 +270,41 @@ def list_orders(
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page = list(session.scalars(query.offset(offset).limit(limit)))
     return page, int(total or 0)
+
+
+def mark_delivered(
+    session: Session, *, order_id: int, now: datetime, rules: LoyaltyRules | None = None
+) -> Order:
+    """The order reached the customer: its points unlock now, in the same transaction."""
+    from loyalty import services as loyalty_services
+
+    order = get_order(session, order_id)
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.HELD):
+        raise Conflict(f"Order {order.number} is {order.status} and cannot be delivered.")
+    order.status = OrderStatus.DELIVERED
+    loyalty_services.earn_for_delivery(
+        session,
+        customer_id=order.customer_id,
+        order_id=order.id,
+        order_ref=order.number,
+        order_total_minor=order.total_minor,
+        now=now,
+        key=f"order:{order.id}:earn",
+        rules=rules or LoyaltyRules.from_env(),
+    )
+    session.flush()
+    return order
+
+
+def pending_points(session: Session, *, customer_id: int, rules: LoyaltyRules) -> int:
+    """Points the customer's orders on their way will earn once delivered."""
+    open_statuses = (OrderStatus.NEW, OrderStatus.PLANNED, OrderStatus.OUT_FOR_DELIVERY)
+    totals = session.scalars(
+        select(Order.total_minor).where(
+            Order.customer_id == customer_id, Order.status.in_(open_statuses)
+        )
+    )
+    return sum(rules.points_earned(total) for total in totals)
 
 
 def get_order(session: Session, order_id: int) -> Order:

@@ -10,11 +10,13 @@ from sqlalchemy import select
 
 from app.customers.models import Customer
 from app.db import utcnow
+from app.orders import services as order_services
 from app.orders.models import Order
 from app.web.auth import area_required
 from app.web.database import db
 from loyalty import services as loyalty_services
 from loyalty.models import LoyaltyAccount
+from loyalty.policy import LoyaltyRules
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -54,7 +56,11 @@ def index() -> str:
 def points() -> str:
     customer = db().scalar(select(Customer).where(Customer.user_id == current_user.id))
     account = entries = grants = None
+    pending = 0
     if customer is not None:
+        pending = order_services.pending_points(
+            db(), customer_id=customer.id, rules=LoyaltyRules.from_env()
+        )
         account = db().get(LoyaltyAccount, customer.id)
         entries, _ = loyalty_services.history(db(), customer_id=customer.id, limit=100)
         grants = loyalty_services.open_grants(db(), customer.id, now=utcnow())
@@ -65,4 +71,5 @@ def points() -> str:
         entries=entries or [],
         expiring=[(g, unused) for g, unused in grants or [] if g.expires_at <= soon],
         available=sum(unused for _, unused in grants or []),
+        pending=pending,
     )

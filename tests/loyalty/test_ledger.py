@@ -324,3 +324,33 @@ def test_unknown_customer(session):
         services.credit_bonus(
             session, customer_id=999_999, points=5, reason="x", source="s", now=T0, key="k"
         )
+
+
+def test_points_unlock_on_delivery_not_when_the_order_is_placed(session, world):
+    """A 3,499.00 kettle order shows 174 pending points; delivery turns them into an entry."""
+    from app.orders import services as order_services
+    from app.orders.models import Order, OrderStatus
+
+    order = Order(
+        number="RT-KETTLE1",
+        customer=world.customer,
+        address=world.address,
+        depot=world.depot,
+        delivery_day=T0.date(),
+        window_start_at=T0,
+        window_end_at=T0 + timedelta(hours=2),
+        total_minor=3_499_00,
+    )
+    session.add(order)
+    session.flush()
+    rules = LoyaltyRules()
+
+    assert order_services.pending_points(session, customer_id=world.customer.id, rules=rules) == 174
+    assert services.balance(session, customer_id=world.customer.id) == 0
+
+    order_services.mark_delivered(session, order_id=order.id, now=T0, rules=rules)
+    order_services.mark_delivered(session, order_id=order.id, now=T0, rules=rules)  # retried
+
+    assert order.status == OrderStatus.DELIVERED
+    assert order_services.pending_points(session, customer_id=world.customer.id, rules=rules) == 0
+    assert assert_consistent(session, world.customer.id) == 174

@@ -12,6 +12,7 @@ from app.accounts.models import Role
 from app.customers.models import Customer
 from app.db import utcnow
 from app.errors import NotFound
+from app.orders import services as order_services
 from app.orders.models import Order
 from app.web.api.common import PageArgs, UtcDateTime
 from app.web.auth import api_roles, current_api_user
@@ -42,6 +43,9 @@ class BalanceOut(ma.Schema):
     balance_points = ma.fields.Integer()
     available_points = ma.fields.Integer(metadata={"description": "Not yet expired"})
     owed_points = ma.fields.Integer()
+    pending_points = ma.fields.Integer(
+        metadata={"description": "What orders on their way will earn when delivered"}
+    )
     expiring_soon = ma.fields.List(
         ma.fields.Dict(),
         metadata={"description": "Grants with unused points expiring within 30 days"},
@@ -116,6 +120,9 @@ def balance(customer_id: int) -> dict[str, Any]:
         "balance_points": account.balance_points if account else 0,
         "available_points": sum(unused for _, unused in grants),
         "owed_points": account.owed_points if account else 0,
+        "pending_points": order_services.pending_points(
+            db(), customer_id=customer_id, rules=LoyaltyRules.from_env()
+        ),
         "expiring_soon": [
             {"points": unused, "expires_at": grant.expires_at.isoformat(), "reason": grant.reason}
             for grant, unused in grants
