@@ -24,6 +24,7 @@ from app.geocoding import NoGeocoder
 from app.orders import services as order_services
 from app.orders.models import DeliveryWindowTemplate
 from app.orders.windows import windows_for_day
+from loyalty import services as loyalty_services
 
 DEPOT_CODE = "MSK-1"
 TIMEZONE = "Europe/Moscow"
@@ -303,6 +304,15 @@ def load(session: Session, *, now: datetime | None = None) -> DemoSummary:
         session, name=LOGINS[4].name, email=LOGINS[4].email, phone=_phone(rng)
     )
     demo_customer.user_id = users["customer"].id
+    loyalty_services.credit_bonus(
+        session,
+        customer_id=demo_customer.id,
+        points=150,
+        reason="Welcome to Roundtrip: 150 points towards your next order",
+        source="demo",
+        now=now,
+        key="demo:welcome-bonus",
+    )
     customers = [demo_customer] + [
         customer_services.create_customer(session, name=_person(rng, 100 + n), phone=_phone(rng))
         for n in range(219)

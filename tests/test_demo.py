@@ -87,3 +87,12 @@ def test_landing_page_shows_the_demo_logins(client, loaded):
 
 def test_landing_page_shows_no_logins_without_demo_data(client, engine):
     assert "Demo logins" not in client.get("/").get_data(as_text=True)
+
+
+def test_demo_customer_has_welcome_points(session, loaded):
+    from app.customers.models import Customer
+    from loyalty import services as loyalty_services
+
+    login = next(d for d in demo.LOGINS if d.role == "customer")
+    customer = session.scalar(select(Customer).where(Customer.email == login.email))
+    assert loyalty_services.balance(session, customer_id=customer.id) == 150
