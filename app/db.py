@@ -84,6 +84,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # Foreign keys resolve by table name, so a worker importing only app.planning would fail
+    # on plans -> users: register every model before the first session.
+    import app.models  # noqa: F401
+
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

@@ -163,20 +163,8 @@ LAST_NAMES = (
     "Pavlov",
 )
 
-FLEET = (
-    ("bike", 12),
-    ("bike", 12),
-    ("bike", 12),
-    ("bike", 12),
-    ("car", 40),
-    ("car", 40),
-    ("car", 40),
-    ("car", 40),
-    ("car", 40),
-    ("van", 90),
-    ("van", 90),
-    ("van", 90),
-)
+# Load units: a kettle is 3, a coffee pack 1. One trip per shift, so a day's load must fit.
+FLEET = (("bike", 30),) * 4 + (("car", 120),) * 5 + (("van", 250),) * 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from app.customers import models as customers
 from app.db import Base
 from app.fleet import models as fleet
 from app.orders import models as orders
+from app.planning import models as planning
 from loyalty import models as loyalty
 
-__all__ = ["Base", "accounts", "catalog", "customers", "fleet", "loyalty", "orders"]
+__all__ = ["Base", "accounts", "catalog", "customers", "fleet", "loyalty", "orders", "planning"]

@@ -96,7 +96,16 @@ def solve(
     criterion: StoppingCriterion = MaxRuntime(budget_s)
     if params.iteration_limit is not None:
         criterion = MultipleCriteria([MaxIterations(params.iteration_limit), criterion])
-    result = pyvrp.solve(data, criterion, seed=params.seed, display=False, collect_stats=False)
+    # PyVRP caps its adaptive penalties (100,000 per unit by default). Our prizes are higher,
+    # so below that cap an overloaded route "collects" prizes and looks better than a
+    # feasible one: lift the cap above the largest prize.
+    biggest_prize = max((c.prize for c in clients), default=0)
+    settings = pyvrp.SolveParams(
+        penalty=pyvrp.PenaltyParams(max_penalty=max(100_000.0, 10.0 * biggest_prize))
+    )
+    result = pyvrp.solve(
+        data, criterion, seed=params.seed, display=False, collect_stats=False, params=settings
+    )
     free = {k: list(members[k]) for k in kinds}
     routes: list[tuple[int, list[int]]] = []
     for route in result.best.routes():

@@ -118,10 +118,25 @@ def probe(problem: Problem, routes: Sequence[Route], stop: int) -> Unassigned:
     idle: list[int] = []
     for group in vehicle_groups(problem):
         idle.extend([v for v in group if v not in by_vehicle][:1])
+    dims = problem.dimensions
+    one_way = not any(any(s.pickup) for s in problem.stops)
+    demand = amounts(target.delivery, dims)
+    loads = {r.vehicle: r.load_start for r in routes}
     for v in sorted(set(by_vehicle) | set(idle)):
         if not target.skills <= problem.vehicles[v].skills:
             continue
         current = by_vehicle.get(v, [])
+        if one_way and v in loads:
+            # With deliveries only, the van leaves loaded with everything: if this stop does
+            # not fit on top, no position can work, and timing each one is wasted effort.
+            excess = max(
+                loads[v][k] + demand[k] - problem.vehicles[v].capacity[k] for k in range(dims)
+            )
+            if excess > 0:
+                key = (1, excess, frozenset({ViolationKind.CAPACITY}))
+                if best is None or key[:2] < best[:2]:
+                    best = key
+                continue
         for pos in range(len(current) + 1):
             trial = [*current[:pos], stop, *current[pos:]]
             found = feasibility.time_route(problem, v, trial).violations

@@ -68,7 +68,7 @@ def solve(problem: Problem, params: SolveParameters | None = None) -> Plan:
     reserve = 0.05 + 0.0003 * len(problem.stops)
     deadline_wall = time.time() + max(0.1, params.time_limit_s - reserve)
     result = _portfolio(problem, candidates, params, engine, deadline_wall)
-    timed = feasibility.check(problem, result.routes)
+    timed = feasibility.check(problem, _repaired(problem, result.routes))
     routes = tuple(t.route for t in timed if t.route.visits)
     planned = {s for r in routes for s in r.stops}
     left_out: list[Unassigned] = [ruled_out[i] for i in sorted(ruled_out)]
@@ -77,6 +77,26 @@ def solve(problem: Problem, params: SolveParameters | None = None) -> Plan:
             left_out.append(reasons.probe(problem, routes, stop))
     left_out.sort(key=lambda u: u.stop)
     return Plan(routes, tuple(left_out), engine, result.objective, time.perf_counter() - started)
+
+
+def _repaired(problem: Problem, routes: Sequences) -> Sequences:
+    """Never hand out a route the checker rejects: drop the most harmful stops until it passes.
+
+    Engines should not need this; it is the guarantee that they cannot break a rule even when
+    one misbehaves. Dropped stops are explained like any other stop left out.
+    """
+    out: Sequences = []
+    for vehicle, stops in routes:
+        stops = list(stops)
+        while stops and feasibility.time_route(problem, vehicle, stops).violations:
+
+            def harm(i: int, v: int = vehicle, current: list[int] = stops) -> tuple[int, int]:
+                found = feasibility.time_route(problem, v, current[:i] + current[i + 1 :])
+                return (len(found.violations), sum(x.amount for x in found.violations))
+
+            stops.pop(min(range(len(stops)), key=harm))
+        out.append((vehicle, stops))
+    return out
 
 
 def _run_engine(

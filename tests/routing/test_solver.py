@@ -271,3 +271,19 @@ def test_two_workers_never_do_worse_than_one(engine):
 
     assert (len(two.unassigned), two.distance_m) <= (len(one.unassigned), one.distance_m)
     assert planned_routes(two) == planned_routes(again)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_fleet_too_small_leaves_stops_out_instead_of_overloading(engine):
+    """40 stops of 5 units, two vans of 30: at most 12 fit. Large drop penalties once made
+    PyVRP prefer overloaded routes; every plan must still pass the checker."""
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(0, 5000, size=(41, 2))
+    matrix = np.rint(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))).astype(np.int64)
+    stops = [delivery(f"s{i}", i + 1, amount=5) for i in range(40)]
+    p = problem(stops, [van("a", capacity=30), van("b", capacity=30)], matrix=matrix)
+
+    plan = solve_checked(p, engine)
+
+    assert sum(len(r.visits) for r in plan.routes) == 12
+    assert {u.reason for u in plan.unassigned} == {Reason.CAPACITY}

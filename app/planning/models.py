@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime, utcnow
+
+
+class PlanStatus(StrEnum):
+    SOLVING = "solving"
+    READY = "ready"
+    FAILED = "failed"
+
+
+PLAN_STATUSES = tuple(s.value for s in PlanStatus)
+
+
+class Plan(Base):
+    """One planning run for a depot and day; versions count up, one may be published."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        UniqueConstraint("depot_id", "delivery_day", "version"),
+        CheckConstraint(f"status IN {PLAN_STATUSES!r}", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depots.id"), index=True)
+    delivery_day: Mapped[date] = mapped_column(Date)
+    version: Mapped[int]
+    status: Mapped[str] = mapped_column(String(10), default=PlanStatus.SOLVING)
+    engine: Mapped[str | None] = mapped_column(String(10))
+    time_limit_s: Mapped[float] = mapped_column(Float)
+    distance_m: Mapped[int | None]
+    stops_assigned: Mapped[int | None]
+    stops_unassigned: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    routes: Mapped[list[PlanRoute]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanRoute.id"
+    )
+    unassigned: Mapped[list[PlanUnassigned]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanUnassigned.id"
+    )
+
+
+class PlanRoute(Base):
+    __tablename__ = "plan_routes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id"))
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
+    courier_id: Mapped[int] = mapped_column(ForeignKey("couriers.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    distance_m: Mapped[int]
+    load_start: Mapped[list[int]] = mapped_column(JSON)
+
+    plan: Mapped[Plan] = relationship(back_populates="routes")
+    visits: Mapped[list[PlanVisit]] = relationship(
+        back_populates="route", cascade="all, delete-orphan", order_by="PlanVisit.sequence"
+    )
+
+
+class PlanVisit(Base):
+    __tablename__ = "plan_visits"
+    __table_args__ = (UniqueConstraint("route_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    route_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_routes.id", ondelete="CASCADE"), index=True
+    )
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    sequence: Mapped[int]
+    arrival_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    departure_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    load_after: Mapped[list[int]] = mapped_column(JSON)
+
+    route: Mapped[PlanRoute] = relationship(back_populates="visits")
+
+
+class PlanUnassigned(Base):
+    __tablename__ = "plan_unassigned"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    reason_code: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(String(300))
+
+    plan: Mapped[Plan] = relationship(back_populates="unassigned")
