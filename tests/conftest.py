@@ -204,6 +204,22 @@ def fresh_database_url(base_url: str, name: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+@pytest.fixture(params=BACKENDS)
+def committed_factory(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A session factory on a fresh migrated database, for code that commits for real
+    (jobs, planning runs); one per backend."""
+    from app.db import make_session_factory
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'committed.sqlite3'}"
+    else:
+        url = fresh_database_url(postgres_url_or_skip(), "roundtrip_test_committed")
+    migrate.upgrade(url)
+    eng = make_engine(url)
+    yield make_session_factory(eng)
+    eng.dispose()
+
+
 @dataclass
 class World:
     """A depot with two windows, products with lots, and a customer with an address."""

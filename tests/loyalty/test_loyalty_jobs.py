@@ -4,32 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
-from app import migrate
 from app.customers.models import Customer
-from app.db import make_engine, make_session_factory, session_scope
+from app.db import session_scope
 from app.scheduler import build_scheduler, describe
 from loyalty import jobs, services
 from loyalty.models import EntryKind, LedgerEntry
-from tests.conftest import BACKENDS, fresh_database_url, postgres_url_or_skip
 from tests.loyalty.conftest import T0
 
 
-@pytest.fixture(params=BACKENDS)
-def factory(request, tmp_path):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
-    else:
-        url = fresh_database_url(postgres_url_or_skip(), "roundtrip_test_jobs")
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-def test_expiry_job_is_safe_to_run_twice(factory):
+def test_expiry_job_is_safe_to_run_twice(committed_factory):
+    factory = committed_factory
     with session_scope(factory) as s:
         ids = []
         for name in ("A", "B"):
@@ -62,7 +48,8 @@ def test_expiry_job_is_safe_to_run_twice(factory):
         assert [services.balance(s, customer_id=i) for i in ids] == [0, 0]
 
 
-def test_scheduler_has_the_nightly_expiry(factory):
+def test_scheduler_has_the_nightly_expiry(committed_factory):
+    factory = committed_factory
     scheduler = build_scheduler(factory, "Europe/Moscow")
 
     jobs_listed = describe(scheduler)

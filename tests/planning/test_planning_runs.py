@@ -1,0 +1,155 @@
+"""Planning runs: the day's orders and fleet become a routing problem; the result is stored
+whole as a new version, or the run is marked failed with its reason and nothing else."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from app import demo
+from app.db import session_scope
+from app.errors import Conflict
+from app.orders.models import Order, OrderStatus
+from app.planning import jobs, services
+from app.planning.models import Plan, PlanRoute, PlanStatus
+from routing import feasibility
+from routing.solver import SolveParameters
+from tests import factories as f
+
+DAY = date(2030, 1, 15)
+QUICK = SolveParameters(time_limit_s=2, iteration_limit=300)
+
+
+def order(world, number: str, lat: float, lon: float, *, evening: bool = False) -> Order:  # type: ignore[no-untyped-def]
+    start = datetime(2030, 1, 15, 17 if evening else 5, tzinfo=UTC)  # 20:00 / 08:00 Moscow
+    address = f.AddressFactory(customer=world.customer, lat=lat, lon=lon)
+    placed = Order(
+        number=number,
+        customer=world.customer,
+        address=address,
+        depot=world.depot,
+        delivery_day=DAY,
+        window_start_at=start,
+        window_end_at=start.replace(hour=start.hour + 2),
+        total_minor=1_000_00,
+    )
+    placed.items = []
+    return placed
+
+
+@pytest.fixture
+def day(session, world):  # type: ignore[no-untyped-def]
+    """Two orders (morning, evening) and one courier with a car from 07:00 to 23:00."""
+    for o in (
+        order(world, "RT-MORNING", 55.75, 37.60),
+        order(world, "RT-EVENING", 55.70, 37.55, evening=True),
+    ):
+        session.add(o)
+    car = f.VehicleFactory(depot=world.depot, type="car", capacity_units=50)
+    f.ShiftFactory(
+        courier=f.CourierFactory(depot=world.depot),
+        vehicle=car,
+        starts_at=datetime(2030, 1, 15, 4, tzinfo=UTC),
+        ends_at=datetime(2030, 1, 15, 20, tzinfo=UTC),
+    )
+    session.flush()
+    return world
+
+
+def test_problem_uses_local_seconds_load_and_vehicle_profile(session, day):
+    built = services.build_problem(session, depot_id=day.depot.id, day=DAY)
+
+    morning = built.problem.stops[0]
+    assert (morning.id, morning.windows[0].early_s, morning.windows[0].late_s) == (
+        "RT-MORNING",
+        8 * 3600,
+        10 * 3600,
+    )
+    (vehicle,) = built.problem.vehicles
+    assert (vehicle.profile, vehicle.capacity) == ("car", (50,))
+    assert (vehicle.shift.early_s, vehicle.shift.late_s) == (7 * 3600, 23 * 3600)
+    assert morning.service_s == services.SERVICE_S_BASE  # no items: load 0
+
+
+def test_plan_is_stored_whole_with_times_inside_the_windows(session, day):
+    plan = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2)
+
+    services.solve_plan(session, plan_id=plan.id, now=datetime.now(UTC), params=QUICK)
+
+    assert (plan.status, plan.version, plan.stops_assigned, plan.stops_unassigned) == (
+        PlanStatus.READY,
+        1,
+        2,
+        0,
+    )
+    (route,) = plan.routes
+    for visit in route.visits:
+        placed = session.get(Order, visit.order_id)
+        assert placed.window_start_at <= visit.start_at <= placed.window_end_at
+    assert [session.get(Order, v.order_id).number for v in route.visits] == [
+        "RT-MORNING",
+        "RT-EVENING",
+    ]
+
+
+def test_versions_count_up_and_publishing_plans_the_orders(session, day):
+    first = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2)
+    services.solve_plan(session, plan_id=first.id, now=datetime.now(UTC), params=QUICK)
+    second = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2)
+
+    with pytest.raises(Conflict):
+        services.publish(session, plan_id=second.id, now=datetime.now(UTC))  # still solving
+    services.publish(session, plan_id=first.id, now=datetime.now(UTC))
+
+    assert second.version == 2
+    assert services.published_plan(session, depot_id=day.depot.id, day=DAY) == first
+    statuses = session.scalars(select(Order.status).where(Order.delivery_day == DAY)).all()
+    assert set(statuses) == {OrderStatus.PLANNED}
+
+
+def test_a_failed_run_keeps_only_its_reason(committed_factory):
+    with session_scope(committed_factory) as s:
+        depot = f.DepotFactory._meta.model(
+            code="EMPTY",
+            name="Empty depot",
+            address="-",
+            lat=55.7,
+            lon=37.6,
+            timezone="Europe/Moscow",
+        )
+        s.add(depot)
+        s.flush()
+        depot_id = depot.id
+
+    plan_id = jobs.run_planning(committed_factory, depot_id=depot_id, day=DAY, time_limit_s=1)
+
+    with session_scope(committed_factory) as s:
+        plan = s.get(Plan, plan_id)
+        assert plan.status == PlanStatus.FAILED
+        assert "No courier has a shift" in plan.error
+        assert s.scalar(select(func.count()).select_from(PlanRoute)) == 0
+
+
+@pytest.mark.slow
+def test_the_demo_day_plans_feasibly_and_explains_every_order_left_out(session):
+    summary = demo.load(session, now=datetime(2026, 11, 24, 12, tzinfo=UTC))
+    depot_id = session.scalar(select(Order.depot_id).limit(1))
+    plan = services.start_plan(session, depot_id=depot_id, day=summary.delivery_day, time_limit_s=3)
+
+    services.solve_plan(
+        session,
+        plan_id=plan.id,
+        now=datetime.now(UTC),
+        params=SolveParameters(time_limit_s=3, seed=1),
+    )
+
+    built = services.build_problem(session, depot_id=depot_id, day=summary.delivery_day)
+    stop = {o.id: i for i, o in enumerate(built.orders)}
+    vehicle = {s.id: k for k, s in enumerate(built.shifts)}
+    routes = [(vehicle[r.shift_id], [stop[v.order_id] for v in r.visits]) for r in plan.routes]
+    assert feasibility.violations(built.problem, routes) == []
+    assert plan.stops_assigned + plan.stops_unassigned == summary.orders
+    assert plan.stops_assigned >= 0.9 * summary.orders
+    assert all(u.reason_code and u.message for u in plan.unassigned)
