@@ -54,6 +54,11 @@ class Config:
         # The embedded mode's in-process scheduler; `make run` turns it on for the server only
         # (CLI commands build the app too and must not start jobs).
         self.SCHEDULER_ENABLED = env.get("ROUNDTRIP_SCHEDULER", "off") == "on"
+        # Map tiles are fetched by the dispatcher's browser only if an installation sets this
+        # (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png); without, routes show on a
+        # blank map, still useful.
+        self.MAP_TILE_URL = env.get("ROUNDTRIP_MAP_TILE_URL", "")
+        self.PLANNING_TIME_LIMIT_S = float(env.get("ROUNDTRIP_PLANNING_TIME_LIMIT_S", "10"))
         self.SCHEDULER_TIMEZONE = env.get("ROUNDTRIP_SCHEDULER_TIMEZONE", "Europe/Moscow")
 
     def as_dict(self) -> dict[str, object]:

@@ -29,6 +29,14 @@ def run_planning(
         plan_id = services.start_plan(
             session, depot_id=depot_id, day=day, time_limit_s=time_limit_s, user_id=user_id
         ).id
+    solve_started(factory, plan_id=plan_id, params=params)
+    return plan_id
+
+
+def solve_started(
+    factory: sessionmaker[Session], *, plan_id: int, params: SolveParameters | None = None
+) -> None:
+    """Solve a version already started (its row committed, so pages can show progress)."""
     try:
         with session_scope(factory) as session:
             services.solve_plan(session, plan_id=plan_id, now=utcnow(), params=params)
@@ -42,7 +50,6 @@ def run_planning(
                 session,
                 plan_id=plan_id,
                 now=utcnow(),
-                error=f"The solver stopped with an error ({exc.__class__.__name__})"
-                "; nothing of this version was saved. Try again.",
+                error=f"The solver stopped with an error ({exc.__class__.__name__}); nothing "
+                "of this version was saved. Try again.",
             )
-    return plan_id

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
 from app.db import utcnow
 from app.fleet import services as fleet_services
 from app.fleet.models import Depot, Shift, Vehicle
 from app.orders.models import Order
 from app.orders.windows import local_midnight, windows_for_day
+from app.planning import jobs as planning_jobs
+from app.planning import services as planning_services
+from app.planning.models import Plan, PlanStatus
 from app.web.auth import area_required
-from app.web.database import db
+from app.web.database import db, session_factory
+from app.web.forms import PlanDayForm, PublishForm
 
 bp = Blueprint("dispatcher", __name__, url_prefix="/dispatcher")
 
@@ -61,8 +79,15 @@ def index() -> str:
         vehicles = session.scalars(
             select(Vehicle).where(Vehicle.depot_id == depot.id).order_by(Vehicle.registration)
         ).all()
+        plans = session.scalars(
+            select(Plan)
+            .where(Plan.depot_id == depot.id, Plan.delivery_day == day)
+            .order_by(Plan.version.desc())
+        ).all()
         overview.append(
             {
+                "plans": plans,
+                "plan_form": PlanDayForm(depot_id=depot.id, day=day.isoformat()),
                 "depot": depot,
                 "tz": dtz,
                 "windows": windows,
@@ -79,3 +104,157 @@ def index() -> str:
         prev_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
     )
+
+
+@bp.post("/plans")
+@area_required("dispatcher")
+def start_plan() -> Response:
+    """Start a new plan version for a depot and day; the page shows its progress."""
+    form = PlanDayForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        day = date.fromisoformat(form.day.data)
+    except ValueError:
+        abort(400)
+    limit = float(current_app.config.get("PLANNING_TIME_LIMIT_S", 10))
+    plan = planning_services.start_plan(
+        db(), depot_id=int(form.depot_id.data), day=day, time_limit_s=limit, user_id=current_user.id
+    )
+    db().commit()
+    factory = session_factory()
+    if current_app.config.get("PLANNING_INLINE"):
+        planning_jobs.solve_started(factory, plan_id=plan.id)
+    else:
+        # Solving takes seconds: never inside the request. One thread per run is enough for
+        # the embedded mode; production hands this to the job queue (O2).
+        threading.Thread(
+            target=planning_jobs.solve_started,
+            kwargs={"factory": factory, "plan_id": plan.id},
+            daemon=True,
+            name=f"plan-{plan.id}",
+        ).start()
+    return redirect(url_for("dispatcher.plan", plan_id=plan.id))
+
+
+def _plan_or_404(plan_id: int) -> Plan:
+    plan = db().get(Plan, plan_id)
+    if plan is None:
+        abort(404)
+    return plan
+
+
+def _status(plan: Plan) -> dict[str, Any]:
+    elapsed = (utcnow() - plan.created_at).total_seconds()
+    return {
+        "status": plan.status,
+        "version": plan.version,
+        "elapsed_s": round(elapsed, 1),
+        "time_limit_s": plan.time_limit_s,
+        "stops_assigned": plan.stops_assigned,
+        "stops_unassigned": plan.stops_unassigned,
+        "error": plan.error,
+    }
+
+
+@bp.get("/plans/<int:plan_id>/status")
+@area_required("dispatcher")
+def plan_status(plan_id: int) -> Response:
+    return jsonify(_status(_plan_or_404(plan_id)))
+
+
+ROUTE_COLOURS = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+    "#393b79",
+    "#637939",
+)
+
+
+@bp.get("/plans/<int:plan_id>")
+@area_required("dispatcher")
+def plan(plan_id: int) -> str:
+    found = _plan_or_404(plan_id)
+    depot = db().get_one(Depot, found.depot_id)
+    tz = ZoneInfo(depot.timezone)
+    orders = {
+        o.id: o
+        for o in db().scalars(
+            select(Order).where(
+                Order.depot_id == depot.id, Order.delivery_day == found.delivery_day
+            )
+        )
+    }
+    routes = []
+    for n, route in enumerate(found.routes):
+        shift = db().get_one(Shift, route.shift_id)
+        stops = []
+        for visit in route.visits:
+            o = orders[visit.order_id]
+            stops.append(
+                {
+                    "seq": visit.sequence,
+                    "number": o.number,
+                    "lat": o.address.lat,
+                    "lon": o.address.lon,
+                    "address": o.address.line,
+                    "eta": visit.start_at.astimezone(tz).strftime("%H:%M"),
+                    "window": f"{o.window_start_at.astimezone(tz):%H:%M}–"
+                    f"{o.window_end_at.astimezone(tz):%H:%M}",
+                }
+            )
+        capacity = shift.vehicle.capacity_units if shift.vehicle else 0
+        routes.append(
+            {
+                "colour": ROUTE_COLOURS[n % len(ROUTE_COLOURS)],
+                "courier": shift.courier.name,
+                "vehicle": shift.vehicle.registration if shift.vehicle else "–",
+                "start": route.start_at.astimezone(tz).strftime("%H:%M"),
+                "end": route.end_at.astimezone(tz).strftime("%H:%M"),
+                "km": round(route.distance_m / 1000, 1),
+                "load": route.load_start[0],
+                "capacity": capacity,
+                "stops": stops,
+            }
+        )
+    unassigned = [
+        {
+            "number": orders[u.order_id].number,
+            "reason": u.reason_code,
+            "message": u.message,
+            "lat": orders[u.order_id].address.lat,
+            "lon": orders[u.order_id].address.lon,
+            "address": orders[u.order_id].address.line,
+        }
+        for u in found.unassigned
+    ]
+    return render_template(
+        "dispatcher/plan.html",
+        plan=found,
+        depot=depot,
+        routes=routes,
+        unassigned=unassigned,
+        status=_status(found),
+        tile_url=current_app.config.get("MAP_TILE_URL", ""),
+        publish_form=PublishForm(),
+        ready=found.status == PlanStatus.READY,
+    )
+
+
+@bp.post("/plans/<int:plan_id>/publish")
+@area_required("dispatcher")
+def publish(plan_id: int) -> Response:
+    if not PublishForm().validate_on_submit():
+        abort(400)
+    published = planning_services.publish(db(), plan_id=plan_id, now=utcnow())
+    db().commit()
+    flash(f"Version {published.version} is published: couriers now see their routes.", "success")
+    return redirect(url_for("dispatcher.plan", plan_id=plan_id))

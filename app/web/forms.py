@@ -33,3 +33,12 @@ class AdjustPointsForm(FlaskForm):  # type: ignore[misc]
     )
     # One token per rendered form: a double-clicked submit adjusts once.
     token = HiddenField()
+
+
+class PlanDayForm(FlaskForm):  # type: ignore[misc]
+    depot_id = HiddenField(validators=[DataRequired()])
+    day = HiddenField(validators=[DataRequired()])
+
+
+class PublishForm(FlaskForm):  # type: ignore[misc]
+    pass

@@ -1,0 +1,82 @@
+"""The dispatcher plans a day from the board, sees routes with reasons, and publishes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.orders.models import Order, OrderStatus
+from app.planning.models import Plan
+from tests.conftest import csrf_token
+from tests.planning.conftest import DAY
+
+
+@pytest.fixture
+def board(app, client, login_as):  # type: ignore[no-untyped-def]
+    app.config.update(PLANNING_INLINE=True, PLANNING_TIME_LIMIT_S=1)
+    login_as("dispatcher")
+    return client
+
+
+def plan_the_day(client) -> str:  # type: ignore[no-untyped-def]
+    page = client.get(f"/dispatcher/?day={DAY.isoformat()}").get_data(as_text=True)
+    depot_id = re.search(r'name="depot_id" type="hidden" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    response = client.post(
+        "/dispatcher/plans",
+        data={"depot_id": depot_id, "day": DAY.isoformat(), "csrf_token": csrf_token(page)},
+    )
+    assert response.status_code == 302
+    return response.headers["Location"]
+
+
+def test_plan_the_day_shows_routes_on_a_map_and_publishes(board, session, day):
+    location = plan_the_day(board)
+
+    page = board.get(location).get_data(as_text=True)
+
+    assert 'data-testid="map"' in page
+    assert "2 orders on 1 routes" in page
+    routes = json.loads(re.search(r"const routes = (.*);", page).group(1))  # type: ignore[union-attr]
+    assert [s["number"] for s in routes[0]["stops"]] == ["RT-MORNING", "RT-EVENING"]
+    assert routes[0]["stops"][0]["window"] == "08:00–10:00"
+    assert "/vendor/leaflet/leaflet.js" in page
+
+    published = board.post(location + "/publish", data={"csrf_token": csrf_token(page)})
+    assert published.status_code == 302
+    assert "couriers now see their routes" in board.get(location).get_data(as_text=True)
+    statuses = session.scalars(select(Order.status).where(Order.delivery_day == DAY)).all()
+    assert set(statuses) == {OrderStatus.PLANNED}
+
+
+def test_status_endpoint_reports_progress_fields(board, session, day):
+    location = plan_the_day(board)
+
+    status = board.get(location + "/status").get_json()
+
+    assert status["status"] == "ready"
+    assert (status["stops_assigned"], status["stops_unassigned"]) == (2, 0)
+    assert status["time_limit_s"] == 1
+
+
+def test_a_day_without_shifts_shows_why_it_could_not_be_planned(board, session, world):
+    location = plan_the_day(board)
+
+    page = board.get(location).get_data(as_text=True)
+
+    assert 'data-testid="failed"' in page
+    assert "No courier has a shift" in page
+    assert session.scalar(select(Plan.status)) == "failed"
+
+
+def test_courier_cannot_plan(client, login_as, world):
+    login_as("courier")
+
+    response = client.post(
+        "/dispatcher/plans", data={"depot_id": world.depot.id, "day": DAY.isoformat()}
+    )
+
+    assert response.status_code in (400, 403)
+    assert client.get("/dispatcher/plans/1").status_code == 403
