@@ -9,7 +9,7 @@ full", ...). Nothing is guessed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from routing import feasibility
 from routing.feasibility import ViolationKind
@@ -101,18 +101,15 @@ def precheck(problem: Problem) -> dict[int, Unassigned]:
     return out
 
 
-_REASON_OF_KIND: Mapping[ViolationKind, Reason] = {
-    ViolationKind.CAPACITY: Reason.CAPACITY,
-    ViolationKind.LATE: Reason.WINDOW_UNREACHABLE,
-    ViolationKind.SHIFT_END: Reason.SHIFT_TOO_SHORT,
-    ViolationKind.BREAK: Reason.BREAK_CONFLICT,
-}
-
-
 def probe(problem: Problem, routes: Sequence[Route], stop: int) -> Unassigned:
-    """Explain a stop the solver left out by trying it at every place in every route."""
+    """Explain a stop the solver left out by trying it at every place in every route.
+
+    Each vehicle's least-bad insertion is found. If some vehicle could take it without any
+    violation, the search ran out of time. If every vehicle is full, capacity is the reason;
+    otherwise the reason is what stops the vehicles that do have room (amounts of different
+    kinds are never compared: 2 units over and 10 minutes late are not commensurable).
+    """
     by_vehicle = {r.vehicle: list(r.stops) for r in routes}
-    best: tuple[int, int, frozenset[ViolationKind]] | None = None
     target = problem.stops[stop]
     # Vehicles with a route, plus one idle vehicle of each kind (idle twins behave alike).
     idle: list[int] = []
@@ -122,51 +119,64 @@ def probe(problem: Problem, routes: Sequence[Route], stop: int) -> Unassigned:
     one_way = not any(any(s.pickup) for s in problem.stops)
     demand = amounts(target.delivery, dims)
     loads = {r.vehicle: r.load_start for r in routes}
+    outcome: dict[int, frozenset[ViolationKind]] = {}
     for v in sorted(set(by_vehicle) | set(idle)):
         if not target.skills <= problem.vehicles[v].skills:
             continue
         current = by_vehicle.get(v, [])
-        if one_way and v in loads:
-            # With deliveries only, the van leaves loaded with everything: if this stop does
-            # not fit on top, no position can work, and timing each one is wasted effort.
-            excess = max(
-                loads[v][k] + demand[k] - problem.vehicles[v].capacity[k] for k in range(dims)
-            )
-            if excess > 0:
-                key = (1, excess, frozenset({ViolationKind.CAPACITY}))
-                if best is None or key[:2] < best[:2]:
-                    best = key
-                continue
+        if (
+            one_way
+            and v in loads
+            and any(loads[v][k] + demand[k] > problem.vehicles[v].capacity[k] for k in range(dims))
+        ):
+            # Deliveries only: the van leaves with everything on board, so if this stop does
+            # not fit on top, no position can work and timing each one is wasted effort.
+            outcome[v] = frozenset({ViolationKind.CAPACITY})
+            continue
+        best: tuple[int, int, frozenset[ViolationKind]] | None = None
         for pos in range(len(current) + 1):
             trial = [*current[:pos], stop, *current[pos:]]
             found = feasibility.time_route(problem, v, trial).violations
-            kinds = frozenset(x.kind for x in found)
-            key = (len(kinds), sum(x.amount for x in found), kinds)
+            key = (len(found), sum(x.amount for x in found), frozenset(x.kind for x in found))
             if best is None or key[:2] < best[:2]:
                 best = key
-    if best is None or not best[2]:
+            if not found:
+                break
+        if best is not None:
+            outcome[v] = best[2]
+    if not outcome or any(not kinds for kinds in outcome.values()):
         return Unassigned(
             stop,
             Reason.NOT_PLANNED_IN_TIME,
             f"Stop {target.id} fits into the plan but the search ended before "
             "placing it; plan again with more time.",
         )
-    kinds = best[2]
-    for kind in (
-        ViolationKind.CAPACITY,
-        ViolationKind.LATE,
-        ViolationKind.SHIFT_END,
-        ViolationKind.BREAK,
-    ):
-        if kind in kinds:
-            reason = _REASON_OF_KIND[kind]
-            break
-    messages = {
-        Reason.CAPACITY: f"Every vehicle that could take stop {target.id} is already full.",
-        Reason.WINDOW_UNREACHABLE: f"No courier can reach stop {target.id} inside its window "
-        "without making another stop late.",
-        Reason.SHIFT_TOO_SHORT: f"Adding stop {target.id} to any route would end a shift late.",
-        Reason.BREAK_CONFLICT: f"Adding stop {target.id} to any route would push a driver's "
-        "break out of its window.",
-    }
-    return Unassigned(stop, reason, messages[reason])
+    roomy = {v: k for v, k in outcome.items() if ViolationKind.CAPACITY not in k}
+    if not roomy:
+        return Unassigned(
+            stop,
+            Reason.CAPACITY,
+            f"Every vehicle that could take stop {target.id} is already full.",
+        )
+    names = ", ".join(problem.vehicles[v].id for v in sorted(roomy)[:3])
+    more = "" if len(roomy) <= 3 else f" and {len(roomy) - 3} more"
+    with_room = f"the vehicles with room for it ({names}{more})"
+    kinds = frozenset().union(*roomy.values())
+    if ViolationKind.LATE in kinds:
+        return Unassigned(
+            stop,
+            Reason.WINDOW_UNREACHABLE,
+            f"No courier can reach stop {target.id} inside its window: "
+            f"{with_room} would make it or another stop late.",
+        )
+    if ViolationKind.SHIFT_END in kinds:
+        return Unassigned(
+            stop,
+            Reason.SHIFT_TOO_SHORT,
+            f"Adding stop {target.id} would end a shift late for {with_room}.",
+        )
+    return Unassigned(
+        stop,
+        Reason.BREAK_CONFLICT,
+        f"Adding stop {target.id} would push a driver's break out of its window for {with_room}.",
+    )

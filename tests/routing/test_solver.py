@@ -287,3 +287,34 @@ def test_a_fleet_too_small_leaves_stops_out_instead_of_overloading(engine):
 
     assert sum(len(r.visits) for r in plan.routes) == 12
     assert {u.reason for u in plan.unassigned} == {Reason.CAPACITY}
+
+
+def test_reason_comes_from_the_vehicles_with_room_not_the_full_ones():
+    """'cold' is full with the fridge stop a; 'roomy' can serve b or c (both must start at
+    100-110 s, 200 s apart) but not both. c is left out: for 'cold' it is capacity, for
+    'roomy' time; since 'roomy' has room, the reason is the window, and it says so."""
+    matrix = np.array(
+        [
+            [0, 10, 100, 100],
+            [10, 0, 100, 100],
+            [100, 100, 0, 200],
+            [100, 100, 200, 0],
+        ]
+    )
+    fridge = frozenset({"fridge"})
+    stops = [
+        Stop("a", StopKind.DELIVERY, 1, (TimeWindow(0, 100_000),), 0, (5,), (), fridge, 10),
+        Stop("b", StopKind.DELIVERY, 2, (TimeWindow(100, 110),), 0, (1,), (), frozenset(), 5),
+        Stop("c", StopKind.DELIVERY, 3, (TimeWindow(100, 110),), 0, (1,), (), frozenset(), 1),
+    ]
+    p = problem(
+        stops, [van("cold", capacity=5, skills=fridge), van("roomy", capacity=100)], matrix=matrix
+    )
+
+    plan = solve_checked(p)
+
+    (left,) = plan.unassigned
+    assert p.stops[left.stop].id == "c"
+    assert left.reason is Reason.WINDOW_UNREACHABLE
+    assert "roomy" in left.message
+    assert "cold" not in left.message

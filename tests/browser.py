@@ -1,0 +1,46 @@
+"""Headless Chromium for browser tests: Debian's package, never a downloaded browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def chromium_or_skip() -> str:
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but /usr/bin/chromium is missing: browser tests must run")
+        pytest.skip("Browser tests skipped: install Debian's chromium (apt-get install chromium)")
+    return CHROMIUM
+
+
+@contextmanager
+def live_server(app: Flask) -> Iterator[str]:
+    """Serve the app on a free local port in a thread for the duration of the block."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()

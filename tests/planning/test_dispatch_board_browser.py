@@ -1,0 +1,69 @@
+"""The real board in headless Chromium: sign in, plan the demo day, read the map."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app import demo, migrate
+from app.db import make_engine, make_session_factory, session_scope
+from app.planning.models import Plan, PlanRoute, PlanUnassigned
+from tests.browser import ARGS, ARTEFACTS, chromium_or_skip, live_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def demo_app(tmp_path):  # type: ignore[no-untyped-def]
+    """The real app on a migrated SQLite file with the demo day, solving in its own thread."""
+    from app.web import create_app
+
+    url = f"sqlite:///{tmp_path / 'board.sqlite3'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with session_scope(make_session_factory(engine)) as session:
+        demo.load(session)
+    engine.dispose()
+    return create_app(
+        {
+            "SECRET_KEY": "browser-test",
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": str(tmp_path),
+            "PLANNING_TIME_LIMIT_S": 3,
+        }
+    )
+
+
+def test_dispatcher_plans_the_demo_day_and_sees_every_route(demo_app):
+    from playwright.sync_api import expect, sync_playwright
+
+    executable = chromium_or_skip()
+    ARTEFACTS.mkdir(exist_ok=True)
+    login = next(d for d in demo.LOGINS if d.role == "dispatcher")
+    with live_server(demo_app) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(base + "/login")
+        page.fill("input[name=email]", login.email)
+        page.fill("input[name=password]", login.password)
+        page.click("button[type=submit]")
+        page.get_by_role("link", name="Dispatch").count()  # the nav is there once signed in
+        page.goto(base + "/dispatcher/")
+        page.screenshot(path=ARTEFACTS / "dispatch-board-day.png", full_page=True)
+        page.get_by_test_id("plan-day").click()
+        expect(page.get_by_test_id("progress")).to_be_visible()
+        page.screenshot(path=ARTEFACTS / "dispatch-board-solving.png")
+        expect(page.get_by_test_id("map")).to_be_visible(timeout=30_000)
+        lines = page.locator("path.route-line").count()
+        unassigned_items = page.get_by_test_id("unassigned").locator("li").count()
+        rows = page.get_by_test_id("routes").locator("tbody tr").count()
+        page.screenshot(path=ARTEFACTS / "dispatch-board-plan.png", full_page=True)
+        browser.close()
+
+    with session_scope(make_session_factory(make_engine(demo_app.config["DATABASE_URL"]))) as s:
+        plan = s.scalars(select(Plan)).one()
+        routes = s.scalar(select(func.count()).select_from(PlanRoute))
+        left_out = s.scalar(select(func.count()).select_from(PlanUnassigned))
+    assert plan.status == "ready"
+    assert lines == rows == routes > 0
+    assert unassigned_items == left_out
