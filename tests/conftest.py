@@ -258,13 +258,17 @@ def world(session: Session) -> World:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say plainly how many PostgreSQL tests ran, so CI output proves they did."""
-    counts: dict[str, int] = {}
-    for outcome in ("passed", "failed", "skipped", "error"):
-        for report in terminalreporter.stats.get(outcome, []):
-            if "postgres" in getattr(report, "keywords", {}) and report.when in ("call", "setup"):
+    """Say plainly how many PostgreSQL and browser tests ran, so CI output proves they did."""
+    for marker, label in (("postgres", "PostgreSQL tests"), ("browser", "Browser tests")):
+        counts: dict[str, int] = {}
+        for outcome in ("passed", "failed", "skipped", "error"):
+            for report in terminalreporter.stats.get(outcome, []):
+                if marker not in getattr(report, "keywords", {}):
+                    continue
+                if report.when not in ("call", "setup"):
+                    continue
                 if outcome == "passed" and report.when != "call":
                     continue
                 counts[outcome] = counts.get(outcome, 0) + 1
-    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "none"
-    terminalreporter.write_line(f"PostgreSQL tests: {summary}")
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "none"
+        terminalreporter.write_line(f"{label}: {summary}")
