@@ -212,6 +212,38 @@ def _settle_debt(
     account.owed_points -= paid
 
 
+def _grant(
+    session: Session,
+    account: LoyaltyAccount,
+    *,
+    kind: EntryKind,
+    points: int,
+    reason: str,
+    source: str | None,
+    key: str,
+    fingerprint: str,
+    now: datetime,
+    rules: LoyaltyRules,
+    user_id: int | None = None,
+) -> LedgerEntry:
+    """Credit points that expire, and let them pay off any points owed first."""
+    entry = _write(
+        session,
+        account,
+        kind=kind,
+        points=points,
+        reason=reason,
+        source=source,
+        key=key,
+        fingerprint=fingerprint,
+        now=now,
+        rules=rules,
+        user_id=user_id,
+    )
+    _settle_debt(session, account, entry, key, fingerprint, now, rules)
+    return entry
+
+
 def _sum(session: Session, customer_id: int, kind: EntryKind, source: str) -> tuple[int, int]:
     """Points and shortfall of one kind of entry for one source."""
     row = session.execute(
@@ -252,7 +284,7 @@ def earn_for_delivery(
     points = rules.points_earned(paid)
     if points <= 0:
         return None
-    entry = _write(
+    return _grant(
         session,
         account,
         kind=EntryKind.EARN,
@@ -264,8 +296,6 @@ def earn_for_delivery(
         now=now,
         rules=rules,
     )
-    _settle_debt(session, account, entry, key, fingerprint, now, rules)
-    return entry
 
 
 def credit_bonus(
@@ -290,7 +320,7 @@ def credit_bonus(
     fingerprint = _fingerprint("bonus", customer=customer_id, points=points, source=source)
     if (done := _replayed(session, [key], fingerprint)) is not None:
         return done[0]
-    entry = _write(
+    return _grant(
         session,
         account,
         kind=EntryKind.BONUS,
@@ -302,8 +332,6 @@ def credit_bonus(
         now=now,
         rules=rules,
     )
-    _settle_debt(session, account, entry, key, fingerprint, now, rules)
-    return entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,20 +452,20 @@ def refund_order(
     returned = _sum(session, customer_id, EntryKind.RETURN, source)[0]
     to_return = rules.share(redeemed, refunded_total_minor, order_total_minor) - returned
     if to_return > 0:
-        back = _write(
-            session,
-            account,
-            kind=EntryKind.RETURN,
-            points=to_return,
-            reason=f"{to_return} points back: order {order_ref} was refunded",
-            source=source,
-            key=keys[0],
-            fingerprint=fingerprint,
-            now=now,
-            rules=rules,
+        written.append(
+            _grant(
+                session,
+                account,
+                kind=EntryKind.RETURN,
+                points=to_return,
+                reason=f"{to_return} points back: order {order_ref} was refunded",
+                source=source,
+                key=keys[0],
+                fingerprint=fingerprint,
+                now=now,
+                rules=rules,
+            )
         )
-        written.append(back)
-        _settle_debt(session, account, back, keys[0], fingerprint, now, rules)
     earned = _sum(session, customer_id, EntryKind.EARN, source)[0]
     taken, short = _sum(session, customer_id, EntryKind.REVERSAL, source)
     to_reverse = rules.share(earned, refunded_total_minor, order_total_minor) - (-taken + short)
@@ -503,23 +531,21 @@ def adjust(
     available = sum(unused for _, unused in grants)
     if points < 0 and -points > available:
         raise ValidationFailed({"points": [f"The customer has only {available} points."]})
-    entry = _write(
-        session,
-        account,
-        kind=EntryKind.ADJUSTMENT,
-        points=points,
-        reason=reason.strip(),
-        source=f"user:{user_id}",
-        key=key,
-        fingerprint=fingerprint,
-        now=now,
-        rules=rules,
-        user_id=user_id,
-    )
-    if points < 0:
-        _allocate(session, entry, -points, grants)
-    else:
-        _settle_debt(session, account, entry, key, fingerprint, now, rules)
+    details = {
+        "kind": EntryKind.ADJUSTMENT,
+        "points": points,
+        "reason": reason.strip(),
+        "source": f"user:{user_id}",
+        "key": key,
+        "fingerprint": fingerprint,
+        "now": now,
+        "rules": rules,
+        "user_id": user_id,
+    }
+    if points > 0:
+        return _grant(session, account, **details)  # type: ignore[arg-type]
+    entry = _write(session, account, **details)  # type: ignore[arg-type]
+    _allocate(session, entry, -points, grants)
     return entry
 
 
