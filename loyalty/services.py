@@ -531,21 +531,22 @@ def adjust(
     available = sum(unused for _, unused in grants)
     if points < 0 and -points > available:
         raise ValidationFailed({"points": [f"The customer has only {available} points."]})
-    details = {
-        "kind": EntryKind.ADJUSTMENT,
-        "points": points,
-        "reason": reason.strip(),
-        "source": f"user:{user_id}",
-        "key": key,
-        "fingerprint": fingerprint,
-        "now": now,
-        "rules": rules,
-        "user_id": user_id,
-    }
-    if points > 0:
-        return _grant(session, account, **details)  # type: ignore[arg-type]
-    entry = _write(session, account, **details)  # type: ignore[arg-type]
-    _allocate(session, entry, -points, grants)
+    write = _grant if points > 0 else _write  # added points may pay off debt
+    entry = write(
+        session,
+        account,
+        kind=EntryKind.ADJUSTMENT,
+        points=points,
+        reason=reason.strip(),
+        source=f"user:{user_id}",
+        key=key,
+        fingerprint=fingerprint,
+        now=now,
+        rules=rules,
+        user_id=user_id,
+    )
+    if points < 0:
+        _allocate(session, entry, -points, grants)
     return entry
 
 
