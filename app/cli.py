@@ -138,7 +138,7 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-@main.command("solve")
+@main.command("solve", with_appcontext=False)  # pure routing: no web app to build
 @click.argument("instance", type=click.Path(exists=True, dir_okay=False))
 @click.option("--time-limit", type=float, required=True, help="Seconds of search.")
 @click.option("--seed", type=int, default=0, show_default=True)
