@@ -102,7 +102,7 @@ def service_writes(factory, threads: int) -> dict[str, float]:  # type: ignore[n
                             reason="Bench",
                             source="bench",
                             now=now,
-                            key=f"bench:{n}",
+                            key=f"bench{threads}:{n}",
                         )
                     else:
                         services.redeem(
@@ -113,7 +113,7 @@ def service_writes(factory, threads: int) -> dict[str, float]:  # type: ignore[n
                             order_total_minor=1_000_00,
                             points=3,
                             now=now,
-                            key=f"bench:{n}",
+                            key=f"bench{threads}:{n}",
                         )
             except ValidationFailed:
                 continue

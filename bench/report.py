@@ -36,6 +36,13 @@ several windows per stop); *ortools* is the same solver forced onto its OR-Tools
 its defaults; *vroom* is pyvroom 1.15 at exploration level 5, one thread, with the same
 timeout. BKS: best-known solutions (`bench/bks.py`; GH from the `.sol` files).
 
+How to read them: the runs of 24 November 2026 went two at a time (one per core) while other
+work used the machine, so single rows are noisy; means over 56 instances are the figure to
+trust. *ours* rows were re-run after the PyVRP penalty-cap fix (commit "PyVRP could return
+overloaded routes"); PyVRP, VROOM and OR-Tools rows do not depend on that code. VROOM ranks
+fewer vehicles before shorter distance, which explains most of its gap on the R2/RC2 and
+1,000-customer instances.
+
 Commands:
 
     .venv/bin/python -m bench.vrptw --set solomon --time-limit 5
