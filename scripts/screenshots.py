@@ -47,6 +47,14 @@ def main(base: str) -> None:
             page.click("button[type=submit]")
             page.wait_for_load_state("networkidle")
             page.screenshot(path=OUT / f"{login.role}.png", full_page=not phone)
+            if login.role == "dispatcher":
+                page.get_by_test_id("plan-day").first.click()
+                page.get_by_test_id("map").wait_for(timeout=60_000)
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=OUT / "dispatcher-plan.png", full_page=True)
+            if login.role == "customer":
+                page.goto(base + "/portal/points")
+                page.screenshot(path=OUT / "customer-points.png", full_page=True)
             if login.role == "courier":
                 page.goto(base + "/dispatcher/")
                 page.screenshot(path=OUT / "forbidden.png")
