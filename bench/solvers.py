@@ -24,16 +24,16 @@ class Run:
     wall_s: float
 
 
-def ours(problem: Problem, time_limit_s: float, seed: int) -> Run:
-    started = time.perf_counter()
-    plan = solve(problem, SolveParameters(time_limit_s=time_limit_s, seed=seed))
-    return Run(planned_routes(plan), time.perf_counter() - started)
+def _ours(engine: str) -> Callable[[Problem, float, int], Run]:
+    """Our solver; ``engine`` "auto" picks PyVRP where it can, "ortools" forces OR-Tools."""
 
+    def run(problem: Problem, time_limit_s: float, seed: int) -> Run:
+        started = time.perf_counter()
+        params = SolveParameters(time_limit_s=time_limit_s, seed=seed, engine=engine)  # type: ignore[arg-type]
+        plan = solve(problem, params)
+        return Run(planned_routes(plan), time.perf_counter() - started)
 
-def ortools(problem: Problem, time_limit_s: float, seed: int) -> Run:
-    started = time.perf_counter()
-    plan = solve(problem, SolveParameters(time_limit_s=time_limit_s, seed=seed, engine="ortools"))
-    return Run(planned_routes(plan), time.perf_counter() - started)
+    return run
 
 
 def pyvrp_direct(problem: Problem, time_limit_s: float, seed: int) -> Run:
@@ -121,8 +121,8 @@ def vroom(problem: Problem, time_limit_s: float, seed: int) -> Run:
 
 
 SOLVERS: dict[str, Callable[[Problem, float, int], Run]] = {
-    "ours": ours,
+    "ours": _ours("auto"),
     "pyvrp": pyvrp_direct,
     "vroom": vroom,
-    "ortools": ortools,
+    "ortools": _ours("ortools"),
 }
