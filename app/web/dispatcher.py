@@ -23,8 +23,11 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from app.db import utcnow
+from app.errors import ValidationFailed
 from app.fleet import services as fleet_services
 from app.fleet.models import Depot, Shift, Vehicle
+from app.geocoding import geocoder_from_config
+from app.orders import csv_import
 from app.orders.models import Order
 from app.orders.windows import local_midnight, windows_for_day
 from app.planning import jobs as planning_jobs
@@ -32,7 +35,7 @@ from app.planning import services as planning_services
 from app.planning.models import Plan, PlanStatus
 from app.web.auth import area_required
 from app.web.database import db, session_factory
-from app.web.forms import PlanDayForm, PublishForm
+from app.web.forms import ImportOrdersForm, PlanDayForm, PublishForm
 
 bp = Blueprint("dispatcher", __name__, url_prefix="/dispatcher")
 
@@ -258,3 +261,39 @@ def publish(plan_id: int) -> Response:
     db().commit()
     flash(f"Version {published.version} is published: couriers now see their routes.", "success")
     return redirect(url_for("dispatcher.plan", plan_id=plan_id))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@area_required("dispatcher")
+def import_orders() -> str | tuple[str, int]:
+    """Upload orders as CSV; every row is judged, and the report says what happens next."""
+    form = ImportOrdersForm()
+    form.depot_id.choices = [
+        (d.id, d.name) for d in db().scalars(select(Depot).order_by(Depot.code))
+    ]
+    report = None
+    if form.validate_on_submit():
+        raw = form.file.data.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            form.file.errors.append("Save the file as UTF-8 CSV and upload it again.")
+        else:
+            try:
+                report = csv_import.import_orders(
+                    db(),
+                    text=text,
+                    depot_id=form.depot_id.data,
+                    now=utcnow(),
+                    geocoder=geocoder_from_config(
+                        current_app.config.get("GEOCODER", "none"),
+                        current_app.config.get("GEOCODER_USER_AGENT", "roundtrip"),
+                    ),
+                    import_valid_rows=form.import_valid_rows.data,
+                )
+            except ValidationFailed as exc:
+                form.file.errors.extend(exc.errors.get("file", [str(exc)]))
+            else:
+                db().commit()
+    page = render_template("dispatcher/import.html", form=form, report=report)
+    return (page, 400) if form.errors else page

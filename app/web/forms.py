@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -42,3 +51,9 @@ class PlanDayForm(FlaskForm):  # type: ignore[misc]
 
 class PublishForm(FlaskForm):  # type: ignore[misc]
     pass
+
+
+class ImportOrdersForm(FlaskForm):  # type: ignore[misc]
+    depot_id = SelectField("Depot", coerce=int)
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")])
+    import_valid_rows = BooleanField("Import the valid rows even if some rows are rejected")
