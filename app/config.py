@@ -59,6 +59,9 @@ class Config:
         # blank map, still useful.
         self.MAP_TILE_URL = env.get("ROUNDTRIP_MAP_TILE_URL", "")
         self.PLANNING_TIME_LIMIT_S = float(env.get("ROUNDTRIP_PLANNING_TIME_LIMIT_S", "10"))
+        # Local times (SCHEDULER_TIMEZONE) at which tomorrow is planned as a draft; empty: none.
+        waves = env.get("ROUNDTRIP_PLANNING_WAVES", "18:00,23:30")
+        self.PLANNING_WAVES = tuple(w.strip() for w in waves.split(",") if w.strip())
         self.SCHEDULER_TIMEZONE = env.get("ROUNDTRIP_SCHEDULER_TIMEZONE", "Europe/Moscow")
 
     def as_dict(self) -> dict[str, object]:

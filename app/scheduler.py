@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.planning import jobs as planning_jobs
 from loyalty import jobs as loyalty_jobs
 
 
-def build_scheduler(factory: sessionmaker[Session], timezone: str = "UTC") -> BackgroundScheduler:
+def build_scheduler(
+    factory: sessionmaker[Session],
+    timezone: str = "UTC",
+    planning_waves: Sequence[str] = ("18:00", "23:30"),
+    planning_time_limit_s: float = 10.0,
+) -> BackgroundScheduler:
     """Every scheduled job with its trigger; started by the web app when enabled."""
     scheduler = BackgroundScheduler(timezone=timezone)
+    for at in planning_waves:
+        hour, minute = (int(x) for x in at.split(":"))
+        scheduler.add_job(
+            planning_jobs.planning_wave,
+            CronTrigger(hour=hour, minute=minute, timezone=timezone),
+            kwargs={"factory": factory, "time_limit_s": planning_time_limit_s},
+            id=f"planning-wave-{hour:02d}{minute:02d}",
+            name=f"Plan tomorrow ({at})",
+            replace_existing=True,
+            coalesce=True,
+            misfire_grace_time=1800,
+        )
     scheduler.add_job(
         loyalty_jobs.expire_points,
         CronTrigger(hour=3, minute=15, timezone=timezone),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope, utcnow
 from app.errors import DomainError
+from app.fleet.models import Depot
 from app.planning import services
 from routing.solver import SolveParameters
 
@@ -53,3 +56,27 @@ def solve_started(
                 error=f"The solver stopped with an error ({exc.__class__.__name__}); nothing "
                 "of this version was saved. Try again.",
             )
+
+
+def planning_wave(
+    factory: sessionmaker[Session],
+    *,
+    time_limit_s: float = 10.0,
+    now: datetime | None = None,
+) -> list[int]:
+    """A scheduled wave: a new plan version for tomorrow (each depot's local date) everywhere.
+
+    Waves draft; a dispatcher reviews and publishes. Re-planning only the stops not yet
+    started (R5) is not part of this yet.
+    """
+    now = now or utcnow()
+    with session_scope(factory) as session:
+        depots = [(d.id, d.timezone) for d in session.scalars(select(Depot).order_by(Depot.id))]
+    plan_ids = []
+    for depot_id, tz in depots:
+        tomorrow = (now.astimezone(ZoneInfo(tz)) + timedelta(days=1)).date()
+        plan_ids.append(
+            run_planning(factory, depot_id=depot_id, day=tomorrow, time_limit_s=time_limit_s)
+        )
+    log.info("planning wave: plans %s", plan_ids)
+    return plan_ids

@@ -60,7 +60,12 @@ def register_scheduler(app: Flask) -> None:
     from app.scheduler import build_scheduler
     from app.web.database import EXTENSION_KEY
 
-    scheduler = build_scheduler(app.extensions[EXTENSION_KEY], app.config["SCHEDULER_TIMEZONE"])
+    scheduler = build_scheduler(
+        app.extensions[EXTENSION_KEY],
+        app.config["SCHEDULER_TIMEZONE"],
+        planning_waves=app.config["PLANNING_WAVES"],
+        planning_time_limit_s=app.config["PLANNING_TIME_LIMIT_S"],
+    )
     scheduler.start()
     app.extensions["roundtrip.scheduler"] = scheduler
 

@@ -54,5 +54,7 @@ def test_scheduler_has_the_nightly_expiry(committed_factory):
 
     jobs_listed = describe(scheduler)
 
-    assert [j["id"] for j in jobs_listed] == ["loyalty-expire-points"]
-    assert "hour='3'" in jobs_listed[0]["trigger"]
+    by_id = {j["id"]: j["trigger"] for j in jobs_listed}
+    assert set(by_id) == {"loyalty-expire-points", "planning-wave-1800", "planning-wave-2330"}
+    assert "hour='3'" in by_id["loyalty-expire-points"]
+    assert "hour='23', minute='30'" in by_id["planning-wave-2330"]

@@ -117,3 +117,19 @@ def test_the_demo_day_plans_feasibly_and_explains_every_order_left_out(session):
     assert plan.stops_assigned + plan.stops_unassigned == summary.orders
     assert plan.stops_assigned >= 0.9 * summary.orders
     assert all(u.reason_code and u.message for u in plan.unassigned)
+
+
+def test_a_wave_drafts_tomorrow_for_every_depot(committed_factory):
+    """At 23:30 Moscow time on 24 Nov, 'tomorrow' is 25 Nov; the wave drafts, never publishes."""
+    with session_scope(committed_factory) as s:
+        summary = demo.load(s, now=datetime(2026, 11, 24, 12, tzinfo=UTC))
+
+    plan_ids = jobs.planning_wave(
+        committed_factory, time_limit_s=1, now=datetime(2026, 11, 24, 20, 30, tzinfo=UTC)
+    )
+
+    with session_scope(committed_factory) as s:
+        (plan,) = [s.get(Plan, i) for i in plan_ids]
+        assert plan.delivery_day == summary.delivery_day
+        assert plan.status == PlanStatus.READY
+        assert plan.published_at is None
