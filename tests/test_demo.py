@@ -96,3 +96,22 @@ def test_demo_customer_has_welcome_points(session, loaded):
     login = next(d for d in demo.LOGINS if d.role == "customer")
     customer = session.scalar(select(Customer).where(Customer.email == login.email))
     assert loyalty_services.balance(session, customer_id=customer.id) == 150
+
+
+@pytest.mark.parametrize("login", demo.LOGINS, ids=[d.role for d in demo.LOGINS])
+def test_each_demo_login_lands_on_its_roles_page(client, loaded, login):
+    from tests.conftest import Person, sign_in
+
+    landing = {
+        "admin": "/admin/",
+        "dispatcher": "/dispatcher/",
+        "support": "/support/",
+        "courier": "/courier/",
+        "customer": "/portal/",
+    }
+
+    response = sign_in(client, Person(0, login.email, login.password, login.role))
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == landing[login.role]
+    assert client.get(landing[login.role]).status_code == 200
