@@ -184,7 +184,7 @@ def _minutes(hhmm: str) -> int:
 def _person(rng: random.Random, index: int) -> str:
     first = FIRST_NAMES[index % len(FIRST_NAMES)]
     last = LAST_NAMES[(index * 7 + rng.randrange(len(LAST_NAMES))) % len(LAST_NAMES)]
-    if first.endswith("a") and first != "Nikita":
+    if first.endswith("a"):  # Russian surnames agree with the person: Sokolov, Sokolova
         last += "a"
     return f"{first} {last}"
 

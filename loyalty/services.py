@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -569,19 +569,13 @@ def customers_with_expired_points(session: Session, *, now: datetime) -> list[in
     )
 
 
-def history(
-    session: Session, *, customer_id: int, offset: int = 0, limit: int = 50
-) -> tuple[list[LedgerEntry], int]:
-    base = select(LedgerEntry).where(LedgerEntry.customer_id == customer_id)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    entries = list(
-        session.scalars(
-            base.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
+def history_query(customer_id: int) -> Select[tuple[LedgerEntry]]:
+    """A customer's entries, newest first."""
+    return (
+        select(LedgerEntry)
+        .where(LedgerEntry.customer_id == customer_id)
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
     )
-    return entries, int(total)
 
 
 def balance(session: Session, *, customer_id: int) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 
 from routing import feasibility, reasons
 from routing.model import Problem, amounts
-from routing.plan import Plan, Route, Unassigned
+from routing.plan import Plan, Unassigned
 
 if TYPE_CHECKING:
     from ortools.constraint_solver import pywrapcp
@@ -324,7 +324,3 @@ def _add_breaks(
 def planned_routes(plan: Plan) -> list[tuple[int, list[int]]]:
     """The plan as (vehicle, stops) pairs, the form the checker takes."""
     return [(r.vehicle, list(r.stops)) for r in plan.routes]
-
-
-def route_for(plan: Plan, vehicle: int) -> Route | None:
-    return next((r for r in plan.routes if r.vehicle == vehicle), None)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
-from app.errors import ErrorCollector, NotFound
+from app.errors import ErrorCollector
 from app.fleet.models import VEHICLE_TYPES, Courier, Depot, Shift, Vehicle
 
 
@@ -154,10 +154,3 @@ def shifts_query(
     if until is not None:
         query = query.where(Shift.starts_at < until)
     return query.order_by(Shift.starts_at, Shift.id)
-
-
-def get(session: Session, model: type, key: int, label: str) -> object:
-    found = session.get(model, key)
-    if found is None:
-        raise NotFound(f"There is no {label} {key}.")
-    return found

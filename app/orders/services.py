@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Lot, Product
@@ -261,15 +261,6 @@ def orders_query(filters: OrderFilter) -> Select[tuple[Order]]:
     if filters.customer_id is not None:
         query = query.where(Order.customer_id == filters.customer_id)
     return query.order_by(Order.delivery_day, Order.window_start_at, Order.id)
-
-
-def list_orders(
-    session: Session, filters: OrderFilter, *, offset: int, limit: int
-) -> tuple[list[Order], int]:
-    query = orders_query(filters)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    page = list(session.scalars(query.offset(offset).limit(limit)))
-    return page, int(total or 0)
 
 
 def mark_delivered(

@@ -78,6 +78,11 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     csrf.init_app(app)
 
+    @app.context_processor
+    def _landing() -> dict[str, str | None]:
+        signed_in = current_user.is_authenticated
+        return {"landing_endpoint": LANDING_ENDPOINT[current_user.role] if signed_in else None}
+
     @app.before_request
     def _protect_forms() -> None:
         # The API authenticates by bearer token (no cookies, no CSRF risk); a browser calling

@@ -62,7 +62,7 @@ def points() -> str:
             db(), customer_id=customer.id, rules=LoyaltyRules.from_env()
         )
         account = db().get(LoyaltyAccount, customer.id)
-        entries, _ = loyalty_services.history(db(), customer_id=customer.id, limit=100)
+        entries = db().scalars(loyalty_services.history_query(customer.id).limit(100)).all()
         grants = loyalty_services.open_grants(db(), customer.id, now=utcnow())
     soon = utcnow() + timedelta(days=30)
     return render_template(

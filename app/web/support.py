@@ -93,7 +93,7 @@ def points(customer_id: int) -> str | Response | tuple[str, int]:
             return redirect(url_for("support.points", customer_id=customer_id))
     if not form.token.data:
         form.token.data = uuid.uuid4().hex
-    entries, _ = loyalty_services.history(db(), customer_id=customer_id, limit=200)
+    entries = db().scalars(loyalty_services.history_query(customer_id).limit(200)).all()
     page = render_template(
         "support/points.html",
         customer=found,

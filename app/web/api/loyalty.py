@@ -14,7 +14,7 @@ from app.db import utcnow
 from app.errors import NotFound
 from app.orders import services as order_services
 from app.orders.models import Order
-from app.web.api.common import PageArgs, UtcDateTime
+from app.web.api.common import PageArgs, UtcDateTime, paginate
 from app.web.auth import api_roles, current_api_user
 from app.web.database import db
 from loyalty import services as loyalty_services
@@ -138,17 +138,7 @@ def balance(customer_id: int) -> dict[str, Any]:
 def history(args: dict[str, Any], customer_id: int) -> dict[str, Any]:
     """Every entry, newest first, each with its reason."""
     _customer(customer_id)
-    size = args["page_size"]
-    entries, total = loyalty_services.history(
-        db(), customer_id=customer_id, offset=(args["page"] - 1) * size, limit=size
-    )
-    return {
-        "items": entries,
-        "page": args["page"],
-        "page_size": size,
-        "total": total,
-        "pages": (total + size - 1) // size,
-    }
+    return paginate(loyalty_services.history_query(customer_id), args["page"], args["page_size"])
 
 
 @blp.route("/<int:customer_id>/points/quote", methods=["GET"])
