@@ -44,9 +44,13 @@ class TimedRoute:
     violations: tuple[Violation, ...]
 
 
+def minutes_up(seconds: int) -> int:
+    """Whole minutes, rounded up: "late by 1 min" for 20 s, never "late by 0 min"."""
+    return -(-seconds // 60)
+
+
 def _fmt_minutes(seconds: int) -> str:
-    minutes = -(-seconds // 60)
-    return f"{minutes} min"
+    return f"{minutes_up(seconds)} min"
 
 
 def _walk(

@@ -12,13 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from routing import feasibility
-from routing.feasibility import ViolationKind
+from routing.feasibility import ViolationKind, minutes_up
 from routing.model import Problem, amounts
 from routing.plan import Reason, Route, Unassigned
-
-
-def _minutes(seconds: int) -> int:
-    return -(-seconds // 60)
 
 
 def vehicle_groups(problem: Problem) -> list[list[int]]:
@@ -82,7 +78,7 @@ def precheck(problem: Problem) -> dict[int, Unassigned]:
                 s,
                 Reason.WINDOW_UNREACHABLE,
                 f"No vehicle can reach stop {stop.id} inside its window, even driving straight "
-                f"there (the earliest would be {_minutes(amount[ViolationKind.LATE])} min late).",
+                f"there (the earliest would be {minutes_up(amount[ViolationKind.LATE])} min late).",
             )
         elif ViolationKind.SHIFT_END in amount:
             out[s] = Unassigned(
@@ -90,7 +86,7 @@ def precheck(problem: Problem) -> dict[int, Unassigned]:
                 Reason.SHIFT_TOO_SHORT,
                 f"Stop {stop.id} can be reached in its window, but no shift is long enough to "
                 f"get back to the depot (short by "
-                f"{_minutes(amount[ViolationKind.SHIFT_END])} min).",
+                f"{minutes_up(amount[ViolationKind.SHIFT_END])} min).",
             )
         else:
             out[s] = Unassigned(

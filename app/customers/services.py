@@ -26,6 +26,11 @@ def create_customer(
     return customer
 
 
+def customer_for_user(session: Session, user_id: int) -> Customer | None:
+    """The customer record a signed-in customer acts as (None: no orders yet)."""
+    return session.scalar(select(Customer).where(Customer.user_id == user_id))
+
+
 def check_coordinates(
     errors: ErrorCollector, field: str, lat: float | None, lon: float | None
 ) -> None:

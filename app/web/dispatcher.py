@@ -26,7 +26,6 @@ from app.db import utcnow
 from app.errors import ValidationFailed
 from app.fleet import services as fleet_services
 from app.fleet.models import Depot, Shift, Vehicle
-from app.geocoding import geocoder_from_config
 from app.orders import csv_import
 from app.orders.models import Order
 from app.orders.windows import local_midnight, windows_for_day
@@ -36,6 +35,7 @@ from app.planning.models import Plan, PlanStatus
 from app.web.auth import area_required
 from app.web.database import db, session_factory
 from app.web.forms import ImportOrdersForm, PlanDayForm, PublishForm
+from app.web.geocoder import configured_geocoder
 
 bp = Blueprint("dispatcher", __name__, url_prefix="/dispatcher")
 
@@ -285,10 +285,7 @@ def import_orders() -> str | tuple[str, int]:
                     text=text,
                     depot_id=form.depot_id.data,
                     now=utcnow(),
-                    geocoder=geocoder_from_config(
-                        current_app.config.get("GEOCODER", "none"),
-                        current_app.config.get("GEOCODER_USER_AGENT", "roundtrip"),
-                    ),
+                    geocoder=configured_geocoder(),
                     import_valid_rows=form.import_valid_rows.data,
                 )
             except ValidationFailed as exc:

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.customers.models import Customer
+from app.customers import services as customer_services
 from app.db import utcnow
 from app.orders import services as order_services
 from app.orders.models import Order
@@ -34,7 +34,7 @@ NEXT_STEP = {
 @bp.get("/")
 @area_required("portal")
 def index() -> str:
-    customer = db().scalar(select(Customer).where(Customer.user_id == current_user.id))
+    customer = customer_services.customer_for_user(db(), current_user.id)
     orders = []
     if customer is not None:
         orders = (
@@ -54,7 +54,7 @@ def index() -> str:
 @bp.get("/points")
 @area_required("portal")
 def points() -> str:
-    customer = db().scalar(select(Customer).where(Customer.user_id == current_user.id))
+    customer = customer_services.customer_for_user(db(), current_user.id)
     account = entries = grants = None
     pending = 0
     if customer is not None:

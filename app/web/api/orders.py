@@ -4,20 +4,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
-from flask import current_app
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from app.accounts.models import Role
-from app.customers.models import Customer
+from app.customers import services as customer_services
 from app.db import utcnow
 from app.errors import NotFound
-from app.geocoding import geocoder_from_config
 from app.orders import services as order_services
 from app.orders.models import ORDER_STATUSES, Order
 from app.web.api.common import PageArgs, UtcDateTime, page_schema, paginate
 from app.web.auth import api_roles, current_api_user
 from app.web.database import db
+from app.web.geocoder import configured_geocoder
 
 PREFIX = "/orders"
 blp = Blueprint("orders", __name__, description="Customer orders and their delivery windows")
@@ -107,8 +105,8 @@ def _own_customer_id() -> int | None:
     user = current_api_user()
     if user.role != Role.CUSTOMER:
         return None
-    own = db().scalar(select(Customer.id).where(Customer.user_id == user.id))
-    return own if own is not None else -1
+    own = customer_services.customer_for_user(db(), user.id)
+    return own.id if own is not None else -1
 
 
 @blp.route("", methods=["POST"])
@@ -136,10 +134,7 @@ def create_order(args: dict[str, Any]) -> Order:
         external_ref=args.get("external_ref"),
         notes=args.get("notes"),
         now=utcnow(),
-        geocoder=geocoder_from_config(
-            current_app.config.get("GEOCODER", "none"),
-            current_app.config.get("GEOCODER_USER_AGENT", "roundtrip"),
-        ),
+        geocoder=configured_geocoder(),
     )
     session.commit()
     return order
