@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from app import demo
 from app.db import session_scope
 from app.errors import Conflict
+from app.fleet.models import Depot
 from app.orders.models import Order, OrderStatus
 from app.planning import jobs, services
 from app.planning.models import Plan, PlanRoute, PlanStatus
 from routing import feasibility
 from routing.solver import SolveParameters
-from tests import factories as f
 from tests.planning.conftest import DAY
 
 QUICK = SolveParameters(time_limit_s=2, iteration_limit=300)
@@ -75,7 +75,7 @@ def test_versions_count_up_and_publishing_plans_the_orders(session, day):
 
 def test_a_failed_run_keeps_only_its_reason(committed_factory):
     with session_scope(committed_factory) as s:
-        depot = f.DepotFactory._meta.model(
+        depot = Depot(
             code="EMPTY",
             name="Empty depot",
             address="-",
