@@ -33,15 +33,27 @@ class MatrixProvider(Protocol):
 
 def geodesic_m(lat: NDArray[np.float64], lon: NDArray[np.float64]) -> NDArray[np.float64]:
     """All-pairs ellipsoidal distance in metres between points given in degrees."""
-    phi = np.radians(np.asarray(lat, dtype=np.float64)) / 2
-    lam = np.radians(np.asarray(lon, dtype=np.float64)) / 2
-    sp, cp = np.sin(phi), np.cos(phi)
-    sl, cl = np.sin(lam), np.cos(lam)
+    return geodesic_between_m(lat, lon, lat, lon)
+
+
+def geodesic_between_m(
+    lat_a: NDArray[np.float64],
+    lon_a: NDArray[np.float64],
+    lat_b: NDArray[np.float64],
+    lon_b: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Ellipsoidal distance in metres from each point a (rows) to each point b (columns)."""
+    phi_a = np.radians(np.asarray(lat_a, dtype=np.float64)) / 2
+    lam_a = np.radians(np.asarray(lon_a, dtype=np.float64)) / 2
+    phi_b = np.radians(np.asarray(lat_b, dtype=np.float64)) / 2
+    lam_b = np.radians(np.asarray(lon_b, dtype=np.float64)) / 2
+    spa, cpa, sla, cla = np.sin(phi_a), np.cos(phi_a), np.sin(lam_a), np.cos(lam_a)
+    spb, cpb, slb, clb = np.sin(phi_b), np.cos(phi_b), np.sin(lam_b), np.cos(lam_b)
     # Squared sines of the half-angle differences and sums from outer products (no trig on
-    # the n x n arrays); every cos^2 is 1 - sin^2, and C = 1 - S exactly.
-    sg2 = np.square(np.subtract(np.outer(sp, cp), np.outer(cp, sp)))  # sin^2((p1 - p2) / 2)
-    cf2 = np.square(np.subtract(np.outer(cp, cp), np.outer(sp, sp)))  # cos^2((p1 + p2) / 2)
-    sl2 = np.square(np.subtract(np.outer(sl, cl), np.outer(cl, sl)))  # sin^2((l1 - l2) / 2)
+    # the n x m arrays); every cos^2 is 1 - sin^2, and C = 1 - S exactly.
+    sg2 = np.square(np.subtract(np.outer(spa, cpb), np.outer(cpa, spb)))  # sin^2((p1 - p2) / 2)
+    cf2 = np.square(np.subtract(np.outer(cpa, cpb), np.outer(spa, spb)))  # cos^2((p1 + p2) / 2)
+    sl2 = np.square(np.subtract(np.outer(sla, clb), np.outer(cla, slb)))  # sin^2((l1 - l2) / 2)
     s = sg2 * (1 - sl2)
     s += cf2 * sl2
     del sl2
@@ -73,7 +85,22 @@ class GeodesicMatrix:
         self, points: Sequence[tuple[float, float]], profiles: Sequence[str]
     ) -> tuple[NDArray[np.int64], dict[str, NDArray[np.int64]]]:
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        road_m = geodesic_m(pts[:, 0], pts[:, 1])
+        return self._timed(geodesic_m(pts[:, 0], pts[:, 1]), profiles)
+
+    def between(
+        self,
+        origins: Sequence[tuple[float, float]],
+        targets: Sequence[tuple[float, float]],
+        profiles: Sequence[str],
+    ) -> tuple[NDArray[np.int64], dict[str, NDArray[np.int64]]]:
+        """Rows from ``origins`` to ``targets`` only: one new point against a whole plan."""
+        a = np.asarray(origins, dtype=np.float64).reshape(-1, 2)
+        b = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
+        return self._timed(geodesic_between_m(a[:, 0], a[:, 1], b[:, 0], b[:, 1]), profiles)
+
+    def _timed(
+        self, road_m: NDArray[np.float64], profiles: Sequence[str]
+    ) -> tuple[NDArray[np.int64], dict[str, NDArray[np.int64]]]:
         road_m *= self.circuity
         distance = np.rint(road_m).astype(np.int64)
         durations = {}
