@@ -62,6 +62,8 @@ class Config:
         # Local times (SCHEDULER_TIMEZONE) at which tomorrow is planned as a draft; empty: none.
         waves = env.get("ROUNDTRIP_PLANNING_WAVES", "18:00,23:30")
         self.PLANNING_WAVES = tuple(w.strip() for w in waves.split(",") if w.strip())
+        # Today is re-planned this often when orders arrived after the published plan; 0: never.
+        self.SAME_DAY_WAVE_MINUTES = int(env.get("ROUNDTRIP_SAME_DAY_WAVE_MINUTES", "20"))
         self.SCHEDULER_TIMEZONE = env.get("ROUNDTRIP_SCHEDULER_TIMEZONE", "Europe/Moscow")
 
     def as_dict(self) -> dict[str, object]:

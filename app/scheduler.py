@@ -7,6 +7,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.planning import jobs as planning_jobs
@@ -18,6 +19,7 @@ def build_scheduler(
     timezone: str = "UTC",
     planning_waves: Sequence[str] = ("18:00", "23:30"),
     planning_time_limit_s: float = 10.0,
+    same_day_every_min: int = 20,
 ) -> BackgroundScheduler:
     """Every scheduled job with its trigger; started by the web app when enabled."""
     scheduler = BackgroundScheduler(timezone=timezone)
@@ -32,6 +34,18 @@ def build_scheduler(
             replace_existing=True,
             coalesce=True,
             misfire_grace_time=1800,
+        )
+    if same_day_every_min > 0:
+        scheduler.add_job(
+            planning_jobs.same_day_wave,
+            IntervalTrigger(minutes=same_day_every_min, timezone=timezone),
+            kwargs={"factory": factory, "time_limit_s": planning_time_limit_s},
+            id="planning-same-day",
+            name=f"Re-plan today's new orders (every {same_day_every_min} min)",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,  # a slow wave is never overlapped by the next one
+            misfire_grace_time=600,
         )
     scheduler.add_job(
         loyalty_jobs.expire_points,

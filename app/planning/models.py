@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
+from app.fleet.models import Courier, Shift, Vehicle
 
 
 class PlanStatus(StrEnum):
@@ -51,6 +52,11 @@ class Plan(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Counts every edit after solving (late insertion, a dispatcher's move): caches of the
+    # promise engine are keyed on it.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The published plan a re-plan started from; its started and finished stops stay fixed.
+    replanned_from_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
 
     routes: Mapped[list[PlanRoute]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", order_by="PlanRoute.id"
@@ -74,14 +80,29 @@ class PlanRoute(Base):
     load_start: Mapped[list[int]] = mapped_column(JSON)
 
     plan: Mapped[Plan] = relationship(back_populates="routes")
+    shift: Mapped[Shift] = relationship()
+    courier: Mapped[Courier] = relationship()
+    vehicle: Mapped[Vehicle] = relationship()
     visits: Mapped[list[PlanVisit]] = relationship(
         back_populates="route", cascade="all, delete-orphan", order_by="PlanVisit.sequence"
     )
 
 
+class VisitOutcome(StrEnum):
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+VISIT_OUTCOMES = tuple(o.value for o in VisitOutcome)
+
+
 class PlanVisit(Base):
     __tablename__ = "plan_visits"
-    __table_args__ = (UniqueConstraint("route_id", "sequence"),)
+    __table_args__ = (
+        UniqueConstraint("route_id", "sequence"),
+        CheckConstraint(f"outcome IS NULL OR outcome IN {VISIT_OUTCOMES!r}", name="outcome_known"),
+        CheckConstraint("(outcome IS NULL) = (completed_at IS NULL)", name="completed_has_outcome"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     route_id: Mapped[int] = mapped_column(
@@ -93,8 +114,16 @@ class PlanVisit(Base):
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     departure_at: Mapped[datetime] = mapped_column(UTCDateTime())
     load_after: Mapped[list[int]] = mapped_column(JSON)
+    # What the courier reported (D5); a reported visit, and every visit before it, is fixed.
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(10))
 
     route: Mapped[PlanRoute] = relationship(back_populates="visits")
+
+    @property
+    def reported(self) -> bool:
+        return self.arrived_at is not None or self.completed_at is not None
 
 
 class PlanUnassigned(Base):
@@ -107,3 +136,33 @@ class PlanUnassigned(Base):
     message: Mapped[str] = mapped_column(String(300))
 
     plan: Mapped[Plan] = relationship(back_populates="unassigned")
+
+
+class ChangeKind(StrEnum):
+    INSERT = "insert"  # a late order placed into the plan by cheapest feasible insertion
+    MOVE = "move"  # a dispatcher moved a stop by hand
+
+
+CHANGE_KINDS = tuple(k.value for k in ChangeKind)
+
+
+class PlanChange(Base):
+    """Every edit of a plan after solving, with the checker's verdict and any override."""
+
+    __tablename__ = "plan_changes"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {CHANGE_KINDS!r}", name="kind_known"),
+        CheckConstraint(
+            "violations = '[]' OR override_reason IS NOT NULL", name="violations_need_reason"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    summary: Mapped[str] = mapped_column(String(300))
+    violations: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of messages
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -2,116 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, DomainError, NotFound
-from app.fleet.models import Depot, Shift, Vehicle
+from app.errors import Conflict, NotFound
 from app.orders.models import Order, OrderStatus
-from app.orders.windows import local_midnight
 from app.planning.models import Plan, PlanRoute, PlanStatus, PlanUnassigned, PlanVisit
-from routing import model as rm
+from app.planning.problem import (
+    SERVICE_S_BASE,
+    DayProblem,
+    NothingToPlanWith,
+    UnderWay,
+    build_problem,
+    under_way,
+)
 from routing.matrix import GeodesicMatrix, MatrixProvider
+from routing.plan import Route
 from routing.solver import SolveParameters, solve
 
-# Parking, the walk to the door and the handover, plus a little per unit carried.
-SERVICE_S_BASE = 240
-SERVICE_S_PER_UNIT = 20
-PLANNABLE = (OrderStatus.NEW, OrderStatus.PLANNED)
-
-
-class NothingToPlanWith(DomainError):
-    pass
-
-
-@dataclass(frozen=True)
-class DayProblem:
-    problem: rm.Problem
-    epoch: datetime  # local midnight of the day: routing times are seconds since then
-    orders: list[Order]  # stop i is orders[i]
-    shifts: list[Shift]  # vehicle k is shifts[k]
-
-
-def _seconds(moment: datetime, epoch: datetime) -> int:
-    return max(0, int((moment - epoch).total_seconds()))
-
-
-def build_problem(
-    session: Session, *, depot_id: int, day: date, matrix: MatrixProvider | None = None
-) -> DayProblem:
-    depot = session.get(Depot, depot_id)
-    if depot is None:
-        raise NotFound(f"There is no depot {depot_id}.")
-    epoch = local_midnight(day, ZoneInfo(depot.timezone))
-    shifts = list(
-        session.scalars(
-            select(Shift)
-            .join(Vehicle, Shift.vehicle_id == Vehicle.id)
-            .where(
-                Shift.depot_id == depot_id,
-                Vehicle.in_service,
-                Shift.starts_at < epoch + timedelta(days=1),
-                Shift.ends_at > epoch,
-            )
-            .order_by(Shift.starts_at, Shift.id)
-        )
-    )
-    if not shifts:
-        raise NothingToPlanWith(
-            f"No courier has a shift with a vehicle in service at {depot.name} on "
-            f"{day.isoformat()}; add shifts or put a vehicle back in service, then plan again."
-        )
-    orders = list(
-        session.scalars(
-            select(Order)
-            .where(
-                Order.depot_id == depot_id, Order.delivery_day == day, Order.status.in_(PLANNABLE)
-            )
-            .order_by(Order.window_start_at, Order.id)
-        )
-    )
-    points = [(depot.lat, depot.lon)] + [(o.address.lat, o.address.lon) for o in orders]
-    profiles = sorted({s.vehicle.type for s in shifts if s.vehicle is not None})
-    distance, durations = (matrix or GeodesicMatrix()).matrices(points, profiles)
-    stops = [
-        rm.Stop(
-            id=o.number,
-            kind=rm.StopKind.DELIVERY,
-            location=i + 1,
-            windows=(
-                rm.TimeWindow(_seconds(o.window_start_at, epoch), _seconds(o.window_end_at, epoch)),
-            ),
-            service_s=SERVICE_S_BASE + SERVICE_S_PER_UNIT * o.load_units,
-            delivery=(o.load_units,),
-        )
-        for i, o in enumerate(orders)
-    ]
-    vehicles = []
-    for s in shifts:
-        assert s.vehicle is not None
-        vehicles.append(
-            rm.Vehicle(
-                id=f"{s.vehicle.registration}/{s.courier.name}",
-                capacity=(s.vehicle.capacity_units,),
-                shift=rm.TimeWindow(_seconds(s.starts_at, epoch), _seconds(s.ends_at, epoch)),
-                start_depot=0,
-                end_depot=0,
-                profile=s.vehicle.type,
-                skills=frozenset(s.courier.skills),
-            )
-        )
-    problem = rm.Problem(
-        depots=[rm.Depot(depot.code, 0)],
-        vehicles=vehicles,
-        stops=stops,
-        distance_m=distance,
-        duration_s=durations,
-    )
-    return DayProblem(problem, epoch, orders, shifts)
+__all__ = ["SERVICE_S_BASE", "NothingToPlanWith", "build_problem"]
 
 
 def start_plan(
@@ -152,34 +63,36 @@ def solve_plan(
     params: SolveParameters | None = None,
     matrix: MatrixProvider | None = None,
 ) -> Plan:
-    """Solve and store the whole result, or raise and store nothing (the caller rolls back)."""
+    """Solve and store the whole result, or raise and store nothing (the caller rolls back).
+
+    When a published plan of the day has routes under way, their reported stops and every
+    stop before them stay as they are, and the goods still on board stay on that vehicle;
+    everything else is planned again (R5).
+    """
     plan = session.get_one(Plan, plan_id)
-    day = build_problem(session, depot_id=plan.depot_id, day=plan.delivery_day, matrix=matrix)
+    base = published_plan(session, depot_id=plan.depot_id, day=plan.delivery_day)
+    moving: list[UnderWay] = []
+    if base is not None and base.id != plan.id:
+        orders = _orders_of(session, base)
+        moving = [u for r in base.routes if (u := under_way(r, orders)) is not None]
+        plan.replanned_from_id = base.id
+    day = build_problem(
+        session,
+        depot_id=plan.depot_id,
+        day=plan.delivery_day,
+        matrix=matrix,
+        now=now,
+        moving=moving,
+        exclude_order_ids=[v.order_id for u in moving for v in u.fixed],
+    )
     result = solve(day.problem, params or SolveParameters(time_limit_s=plan.time_limit_s))
-    for route in result.routes:
-        shift = day.shifts[route.vehicle]
-        assert shift.vehicle_id is not None
-        stored = PlanRoute(
-            shift_id=shift.id,
-            vehicle_id=shift.vehicle_id,
-            courier_id=shift.courier_id,
-            start_at=day.epoch + timedelta(seconds=route.start_s),
-            end_at=day.epoch + timedelta(seconds=route.end_s),
-            distance_m=route.distance_m,
-            load_start=list(route.load_start),
-        )
-        for n, visit in enumerate(route.visits):
-            stored.visits.append(
-                PlanVisit(
-                    order_id=day.orders[visit.stop].id,
-                    sequence=n + 1,
-                    arrival_at=day.epoch + timedelta(seconds=visit.arrival_s),
-                    start_at=day.epoch + timedelta(seconds=visit.start_s),
-                    departure_at=day.epoch + timedelta(seconds=visit.departure_s),
-                    load_after=list(visit.load_after),
-                )
+    fixed = {u.shift_id: u for u in moving}
+    solved = {day.shifts[r.vehicle].id: r for r in result.routes}
+    for k, shift in enumerate(day.shifts):
+        if shift.id in solved or shift.id in fixed:
+            plan.routes.append(
+                route_row(day, k, solved.get(shift.id), fixed.get(shift.id), matrix=matrix)
             )
-        plan.routes.append(stored)
     for left in result.unassigned:
         plan.unassigned.append(
             PlanUnassigned(
@@ -190,12 +103,80 @@ def solve_plan(
         )
     plan.status = PlanStatus.READY
     plan.engine = result.engine
-    plan.distance_m = result.distance_m
-    plan.stops_assigned = sum(len(r.visits) for r in result.routes)
-    plan.stops_unassigned = len(result.unassigned)
+    refresh_totals(plan)
     plan.finished_at = now
     session.flush()
     return plan
+
+
+def _orders_of(session: Session, plan: Plan) -> dict[int, Order]:
+    ids = [v.order_id for r in plan.routes for v in r.visits]
+    return {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(ids)))}
+
+
+def route_row(
+    day: DayProblem,
+    vehicle: int,
+    route: Route | None,
+    fixed: UnderWay | None = None,
+    *,
+    matrix: MatrixProvider | None = None,
+) -> PlanRoute:
+    """A stored route: the fixed visits of a route under way, then the timed ones."""
+    shift = day.shifts[vehicle]
+    assert shift.vehicle_id is not None
+    visits = route.visits if route is not None else ()
+    stored = PlanRoute(
+        shift_id=shift.id,
+        vehicle_id=shift.vehicle_id,
+        courier_id=shift.courier_id,
+        start_at=day.at(route.start_s if route is not None else 0),
+        end_at=day.at(route.end_s if route is not None else 0),
+        distance_m=route.distance_m if route is not None else 0,
+        load_start=list(route.load_start) if route is not None else [0],
+    )
+    if fixed is not None:
+        # The route began at the depot with everything on board; the prefix is kept as it was.
+        first = fixed.fixed[0].route
+        stored.start_at = first.start_at
+        stored.load_start = list(first.load_start)
+        points = [day.points[0], *fixed.fixed_points]
+        dist, _ = (matrix or GeodesicMatrix()).matrices(points, [])
+        stored.distance_m += sum(int(dist[i, i + 1]) for i in range(len(points) - 1))
+        if route is None:
+            stored.end_at = fixed.ready_at
+        for v in fixed.fixed:
+            stored.visits.append(
+                PlanVisit(
+                    order_id=v.order_id,
+                    sequence=len(stored.visits) + 1,
+                    arrival_at=v.arrival_at,
+                    start_at=v.start_at,
+                    departure_at=v.departure_at,
+                    load_after=list(v.load_after),
+                    arrived_at=v.arrived_at,
+                    completed_at=v.completed_at,
+                    outcome=v.outcome,
+                )
+            )
+    for visit in visits:
+        stored.visits.append(
+            PlanVisit(
+                order_id=day.orders[visit.stop].id,
+                sequence=len(stored.visits) + 1,
+                arrival_at=day.at(visit.arrival_s),
+                start_at=day.at(visit.start_s),
+                departure_at=day.at(visit.departure_s),
+                load_after=list(visit.load_after),
+            )
+        )
+    return stored
+
+
+def refresh_totals(plan: Plan) -> None:
+    plan.distance_m = sum(r.distance_m for r in plan.routes)
+    plan.stops_assigned = sum(len(r.visits) for r in plan.routes)
+    plan.stops_unassigned = len(plan.unassigned)
 
 
 def mark_failed(session: Session, *, plan_id: int, error: str, now: datetime) -> Plan:

@@ -65,6 +65,7 @@ def register_scheduler(app: Flask) -> None:
         app.config["SCHEDULER_TIMEZONE"],
         planning_waves=app.config["PLANNING_WAVES"],
         planning_time_limit_s=app.config["PLANNING_TIME_LIMIT_S"],
+        same_day_every_min=app.config["SAME_DAY_WAVE_MINUTES"],
     )
     scheduler.start()
     app.extensions["roundtrip.scheduler"] = scheduler

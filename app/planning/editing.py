@@ -1,0 +1,338 @@
+"""Changing a stored plan without a solve: a late order inserted, a stop moved by hand.
+
+Every change is re-timed by the independent checker before it is written. Insertion only
+ever takes a position the checker accepts, so no stop already planned leaves its window; a
+dispatcher's move may break a rule, but then only with a reason, which is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.fleet.models import Shift
+from app.orders.models import Order, OrderStatus
+from app.planning.models import ChangeKind, Plan, PlanChange, PlanRoute, PlanStatus, PlanUnassigned
+from app.planning.problem import DayProblem, plan_problem
+from app.planning.services import published_plan, refresh_totals, route_row
+from routing.feasibility import Violation, ViolationKind, minutes_up, time_route
+from routing.insertion import InsertionIndex, NewStop, Refusal, RouteSpec, verify
+from routing.matrix import MatrixProvider
+from routing.model import Stop
+
+REFUSALS = {
+    Refusal.NO_OPEN_ROUTE: (
+        "NO_OPEN_ROUTE",
+        "Every courier of the day has already left the depot, so nothing can be added; the "
+        "next planning wave or another day can take it.",
+    ),
+    Refusal.SKILL: ("NO_VEHICLE_WITH_SKILL", "No courier of the day has what this order needs."),
+    Refusal.CAPACITY: (
+        "CAPACITY",
+        "Every route that could take it is full; it waits for the next planning wave.",
+    ),
+    Refusal.TIME: (
+        "WINDOW_UNREACHABLE",
+        "No courier can reach it inside its window without making another stop late; it "
+        "waits for the next planning wave.",
+    ),
+}
+
+
+def current_plan(session: Session, *, depot_id: int, day: date) -> Plan | None:
+    """The plan promises are made from: the published one, else the newest ready draft."""
+    published = published_plan(session, depot_id=depot_id, day=day)
+    if published is not None:
+        return published
+    return session.scalar(
+        select(Plan)
+        .where(Plan.depot_id == depot_id, Plan.delivery_day == day, Plan.status == PlanStatus.READY)
+        .order_by(Plan.version.desc())
+        .limit(1)
+    )
+
+
+def route_specs(day: DayProblem, plan: Plan) -> list[RouteSpec]:
+    """One route per shift of the day, in vehicle order; a route under way takes nothing new."""
+    stored = {r.shift_id: r for r in plan.routes}
+    specs = []
+    for k, shift in enumerate(day.shifts):
+        route = stored.get(shift.id)
+        visits = route.visits if route is not None else []
+        specs.append(
+            RouteSpec(
+                k,
+                tuple(day.stop_index[v.order_id] for v in visits),
+                closed=any(v.reported for v in visits),
+            )
+        )
+    return specs
+
+
+def new_stop(stop: Stop) -> NewStop:
+    return NewStop(stop.windows, stop.service_s, stop.delivery, stop.pickup, stop.skills)
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    placed: bool
+    message: str
+    route_id: int | None = None
+    sequence: int | None = None
+    reason_code: str | None = None
+
+
+def insert_order(
+    session: Session,
+    *,
+    plan_id: int,
+    order_id: int,
+    now: datetime,
+    user_id: int | None = None,
+    matrix: MatrixProvider | None = None,
+) -> Placement:
+    """Put a late order where it adds least travel and moves no stop out of its window."""
+    plan = _ready_plan(session, plan_id)
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound(f"There is no order {order_id}.")
+    if any(v.order_id == order_id for r in plan.routes for v in r.visits):
+        raise Conflict(f"Order {order.number} is already on a route of this plan.")
+    day = plan_problem(session, plan, extra_orders=[order], matrix=matrix)
+    specs = route_specs(day, plan)
+    index = InsertionIndex(day.problem, specs)
+    s = day.stop_index[order.id]
+    outcome = index.insertions(
+        new_stop(day.problem.stops[s]),
+        index.travel_for_location(day.problem.stops[s].location),
+        not_before_s=day.seconds(now),
+    )
+    for found in outcome.insertions:
+        spec = specs[found.route]
+        if verify(day.problem, spec, found.position, s):
+            continue  # the screening is a relaxation (breaks); the checker has the last word
+        stops = list(spec.stops)
+        stops.insert(found.position, s)
+        route = _rewrite(session, plan, day, spec.vehicle, stops)
+        _drop_unassigned(plan, order.id)
+        courier = day.shifts[spec.vehicle].courier.name
+        summary = f"{order.number} added to {courier}'s route as stop {found.position + 1}"
+        _record(session, plan, ChangeKind.INSERT, order, summary, [], None, user_id, now)
+        if plan.published_at is not None and order.status == OrderStatus.NEW:
+            order.status = OrderStatus.PLANNED
+        session.flush()
+        return Placement(True, summary + ".", route.id, found.position + 1)
+    code, message = REFUSALS[outcome.refusal or Refusal.TIME]
+    _drop_unassigned(plan, order.id)
+    plan.unassigned.append(PlanUnassigned(order_id=order.id, reason_code=code, message=message))
+    plan.revision += 1
+    refresh_totals(plan)
+    session.flush()
+    return Placement(False, f"{order.number} could not be placed: {message}", reason_code=code)
+
+
+@dataclass(frozen=True, slots=True)
+class MovePreview:
+    violations: list[str]
+    summary: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def preview_move(
+    session: Session,
+    *,
+    plan_id: int,
+    order_id: int,
+    shift_id: int,
+    position: int,
+    matrix: MatrixProvider | None = None,
+) -> MovePreview:
+    """What the checker says of the plan after the move; nothing is written."""
+    preview, _, _ = _move(session, plan_id, order_id, shift_id, position, matrix)
+    return preview
+
+
+def apply_move(
+    session: Session,
+    *,
+    plan_id: int,
+    order_id: int,
+    shift_id: int,
+    position: int,
+    now: datetime,
+    override_reason: str | None = None,
+    user_id: int | None = None,
+    matrix: MatrixProvider | None = None,
+) -> MovePreview:
+    """Save a move; one that breaks a rule needs a reason, recorded with the violations."""
+    preview, day, changed = _move(session, plan_id, order_id, shift_id, position, matrix)
+    reason = (override_reason or "").strip() or None
+    if preview.violations and reason is None:
+        raise ValidationFailed(
+            {
+                "override_reason": [
+                    "This move breaks the plan: "
+                    + "; ".join(preview.violations)
+                    + ". Give a reason to save it anyway, or choose another place."
+                ]
+            }
+        )
+    plan = session.get_one(Plan, plan_id)
+    for vehicle, stops in changed.items():
+        _rewrite(session, plan, day, vehicle, stops)
+    order = session.get_one(Order, order_id)
+    if _drop_unassigned(plan, order_id) and plan.published_at and order.status == OrderStatus.NEW:
+        order.status = OrderStatus.PLANNED
+    _record(
+        session,
+        plan,
+        ChangeKind.MOVE,
+        order,
+        preview.summary,
+        preview.violations,
+        reason if preview.violations else None,
+        user_id,
+        now,
+    )
+    session.flush()
+    return preview
+
+
+def _move(
+    session: Session,
+    plan_id: int,
+    order_id: int,
+    shift_id: int,
+    position: int,
+    matrix: MatrixProvider | None,
+) -> tuple[MovePreview, DayProblem, dict[int, list[int]]]:
+    plan = _ready_plan(session, plan_id)
+    day = plan_problem(session, plan, matrix=matrix)
+    if order_id not in day.stop_index:
+        raise ValidationFailed({"order_id": ["That order is not part of this plan."]})
+    if shift_id not in day.vehicle_index:
+        raise ValidationFailed({"shift_id": ["That courier has no shift on this plan's day."]})
+    specs = route_specs(day, plan)
+    s = day.stop_index[order_id]
+    target = day.vehicle_index[shift_id]
+    source = next((sp.vehicle for sp in specs if s in sp.stops), None)
+    if source is not None and specs[source].closed:
+        raise Conflict(
+            f"{_label(day, source)} is under way: this order is on that vehicle, so it stays."
+        )
+    if specs[target].closed:
+        raise Conflict(
+            f"{_label(day, target)} is under way: it can take nothing more until it is back."
+        )
+    changed = {k: list(specs[k].stops) for k in {target, source} if k is not None}
+    if source is not None:
+        changed[source].remove(s)
+    if not 1 <= position <= len(changed[target]) + 1:
+        raise ValidationFailed(
+            {"position": [f"Choose a position from 1 to {len(changed[target]) + 1}."]}
+        )
+    changed[target].insert(position - 1, s)
+    messages = []
+    for k, stops in sorted(changed.items()):
+        for v in time_route(day.problem, k, stops).violations:
+            messages.append(_say(day, k, stops, v))
+    number = day.orders[s].number
+    summary = f"{number} moved to {_label(day, target)} as stop {position}"
+    return MovePreview(messages, summary), day, changed
+
+
+def _label(day: DayProblem, vehicle: int) -> str:
+    shift = day.shifts[vehicle]
+    return f"{shift.courier.name}'s route"
+
+
+def _say(day: DayProblem, vehicle: int, stops: list[int], v: Violation) -> str:
+    """A violation in the dispatcher's words: stops counted along the route from 1."""
+    where = ""
+    if v.stop is not None and v.stop in stops:
+        where = f" at stop {stops.index(v.stop) + 1} ({day.orders[v.stop].number})"
+    label = _label(day, vehicle)
+    if v.kind is ViolationKind.LATE:
+        return f"{label}: late by {minutes_up(v.amount)} min{where}"
+    if v.kind is ViolationKind.CAPACITY:
+        return f"{label}: over capacity by {v.amount}{where or ' leaving the depot'}"
+    if v.kind is ViolationKind.SHIFT_END:
+        return f"{label}: past shift end by {minutes_up(v.amount)} min"
+    return f"{label}: {v.message}"
+
+
+def _ready_plan(session: Session, plan_id: int) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound(f"There is no plan {plan_id}.")
+    if plan.status != PlanStatus.READY:
+        raise Conflict(f"Plan version {plan.version} is {plan.status}; it cannot be changed.")
+    return plan
+
+
+def _rewrite(
+    session: Session, plan: Plan, day: DayProblem, vehicle: int, stops: list[int]
+) -> PlanRoute:
+    """Store one route re-timed by the checker (kept as is, violations and all)."""
+    shift: Shift = day.shifts[vehicle]
+    existing = next((r for r in plan.routes if r.shift_id == shift.id), None)
+    fresh = route_row(day, vehicle, time_route(day.problem, vehicle, stops).route)
+    plan.revision += 1
+    if existing is None:
+        if stops:
+            plan.routes.append(fresh)
+    elif not stops:
+        plan.routes.remove(existing)
+    else:
+        # The row stays (its id and colour on the board); its visits are written anew.
+        existing.visits.clear()
+        session.flush()
+        for name in ("start_at", "end_at", "distance_m", "load_start"):
+            setattr(existing, name, getattr(fresh, name))
+        visits = list(fresh.visits)
+        fresh.visits.clear()
+        existing.visits.extend(visits)
+        fresh = existing
+    refresh_totals(plan)
+    session.flush()
+    return fresh
+
+
+def _drop_unassigned(plan: Plan, order_id: int) -> bool:
+    left = [u for u in plan.unassigned if u.order_id == order_id]
+    for u in left:
+        plan.unassigned.remove(u)
+    return bool(left)
+
+
+def _record(
+    session: Session,
+    plan: Plan,
+    kind: ChangeKind,
+    order: Order,
+    summary: str,
+    violations: list[str],
+    reason: str | None,
+    user_id: int | None,
+    now: datetime,
+) -> None:
+    session.add(
+        PlanChange(
+            plan_id=plan.id,
+            kind=kind,
+            order_id=order.id,
+            summary=summary[:300],
+            violations=json.dumps(violations),
+            override_reason=reason,
+            user_id=user_id,
+            created_at=now,
+        )
+    )

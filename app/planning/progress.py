@@ -1,0 +1,109 @@
+"""Live progress (D5): what couriers report, and the rest of the day projected from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, NotFound
+from app.orders import services as order_services
+from app.orders.models import Order, OrderStatus
+from app.planning.models import Plan, PlanVisit, VisitOutcome
+from app.planning.problem import plan_problem, under_way
+from routing.feasibility import time_route
+
+# A stop is at risk when the projection starts serving it this close to the window's end.
+AT_RISK_MARGIN = timedelta(minutes=10)
+
+
+class Report(StrEnum):
+    ARRIVED = "arrived"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+def report_visit(
+    session: Session, *, visit_id: int, report: Report, at: datetime, courier_id: int | None = None
+) -> PlanVisit:
+    """Record what the courier says of a stop of a published plan.
+
+    The first report of a route means it has left the depot: every order still on it is
+    out for delivery from then on.
+    """
+    visit = session.get(PlanVisit, visit_id)
+    if visit is None:
+        raise NotFound(f"There is no stop {visit_id}.")
+    route = visit.route
+    if route.plan.published_at is None:
+        raise Conflict("Only stops of a published plan can be reported.")
+    if courier_id is not None and route.courier_id != courier_id:
+        raise NotFound(f"There is no stop {visit_id} on your route.")
+    if visit.completed_at is not None:
+        raise Conflict(f"This stop was already reported {visit.outcome}.")
+    if not any(v.reported for v in route.visits):
+        for order in session.scalars(
+            select(Order).where(Order.id.in_([v.order_id for v in route.visits]))
+        ):
+            if order.status in (OrderStatus.NEW, OrderStatus.PLANNED):
+                order.status = OrderStatus.OUT_FOR_DELIVERY
+    if report is Report.ARRIVED:
+        visit.arrived_at = visit.arrived_at or at
+    else:
+        visit.arrived_at = visit.arrived_at or at
+        visit.completed_at = at
+        visit.outcome = VisitOutcome(report.value)
+        if report is Report.DELIVERED:
+            order_services.mark_delivered(session, order_id=visit.order_id, now=at)
+        else:
+            session.get_one(Order, visit.order_id).status = OrderStatus.FAILED
+    session.flush()
+    return visit
+
+
+@dataclass(frozen=True, slots=True)
+class StopProgress:
+    visit_id: int
+    planned_start: datetime
+    actual_arrival: datetime | None
+    completed_at: datetime | None
+    outcome: str | None
+    projected_start: datetime | None  # None once reported
+    late_by: timedelta | None  # projected past the window's end
+    at_risk: bool
+
+
+def projection(session: Session, plan: Plan, *, now: datetime) -> dict[int, StopProgress]:
+    """Per visit: planned against actual, and for the rest a projection from the last report.
+
+    Routes not yet under way are projected from the depot at their start or now, whichever
+    is later; so a courier who has not left on time puts their first stops at risk.
+    """
+    day = plan_problem(session, plan, now=now, project=True)
+    orders = {o.id: o for o in day.orders}
+    out: dict[int, StopProgress] = {}
+    for route in plan.routes:
+        moving = under_way(route, orders)
+        remaining = moving.remaining if moving is not None else list(route.visits)
+        vehicle = day.vehicle_index[route.shift_id]
+        stops = [day.stop_index[v.order_id] for v in remaining]
+        timed = time_route(day.problem, vehicle, stops).route
+        projected = {v.id: day.at(t.start_s) for v, t in zip(remaining, timed.visits, strict=True)}
+        for visit in route.visits:
+            order = orders[visit.order_id]
+            start = projected.get(visit.id)
+            late = start - order.window_end_at if start is not None else None
+            out[visit.id] = StopProgress(
+                visit_id=visit.id,
+                planned_start=visit.start_at,
+                actual_arrival=visit.arrived_at,
+                completed_at=visit.completed_at,
+                outcome=visit.outcome,
+                projected_start=start,
+                late_by=late if late is not None and late > timedelta(0) else None,
+                at_risk=start is not None and start > order.window_end_at - AT_RISK_MARGIN,
+            )
+    return out

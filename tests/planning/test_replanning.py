@@ -1,0 +1,90 @@
+"""Re-planning during the day (R5): what has started stays, the rest is planned again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from app import demo
+from app.db import session_scope
+from app.orders.models import Order, OrderStatus
+from app.planning import jobs, services
+from app.planning.models import Plan
+from app.planning.progress import Report, report_visit
+from tests.planning.conftest import DAY
+from tests.planning.test_plan_edits import QUICK, late_order, published, second_courier
+
+MORNING_REPORT = datetime(2030, 1, 15, 5, 30, tzinfo=UTC)  # 08:30 local
+WAVE_AT = datetime(2030, 1, 15, 6, tzinfo=UTC)  # 09:00 local
+
+
+def numbers(session, route) -> list[str]:  # type: ignore[no-untyped-def]
+    return [session.get(Order, v.order_id).number for v in route.visits]
+
+
+def test_a_wave_keeps_started_stops_fixed_and_the_goods_on_their_vehicle(session, day):
+    late_order(session, day, "RT-NOON", 55.73, 37.57, hour_utc=9)
+    base = published(session, day)
+    (route,) = base.routes
+    assert numbers(session, route) == ["RT-MORNING", "RT-NOON", "RT-EVENING"]
+    report_visit(session, visit_id=route.visits[0].id, report=Report.DELIVERED, at=MORNING_REPORT)
+    other = second_courier(session, day)
+    late_order(session, day, "RT-NEW", 55.74, 37.62, hour_utc=10)
+
+    plan = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2)
+    services.solve_plan(session, plan_id=plan.id, now=WAVE_AT, params=QUICK)
+
+    assert plan.replanned_from_id == base.id
+    by_shift = {r.shift_id: r for r in plan.routes}
+    kept = by_shift[route.shift_id]
+    first = kept.visits[0]
+    assert numbers(session, kept)[0] == "RT-MORNING"
+    assert (first.completed_at, first.outcome, first.start_at) == (
+        MORNING_REPORT,
+        "delivered",
+        route.visits[0].start_at,
+    )
+    # Noon and evening are on the first courier's vehicle already; the new order can only
+    # go with the courier still at the depot.
+    assert sorted(numbers(session, kept)[1:]) == ["RT-EVENING", "RT-NOON"]
+    assert numbers(session, by_shift[other.id]) == ["RT-NEW"]
+    assert all(v.start_at >= WAVE_AT for r in plan.routes for v in r.visits if not v.reported)
+    assert plan.stops_unassigned == 0
+
+
+def test_the_same_day_wave_inserts_new_orders_into_the_published_plan(committed_factory):
+    with session_scope(committed_factory) as s:
+        summary = demo.load(s, now=datetime(2026, 11, 24, 12, tzinfo=UTC))
+        depot_id = s.scalar(select(Order.depot_id).limit(1))
+    first = jobs.run_planning(
+        committed_factory, depot_id=depot_id, day=summary.delivery_day, time_limit_s=1
+    )
+    with session_scope(committed_factory) as s:
+        services.publish(s, plan_id=first, now=datetime(2026, 11, 24, 20, tzinfo=UTC))
+    morning = datetime(2026, 11, 25, 6, tzinfo=UTC)  # 09:00 in Moscow on the day itself
+
+    assert jobs.same_day_wave(committed_factory, time_limit_s=1, now=morning) == []
+
+    with session_scope(committed_factory) as s:
+        planned = s.scalars(select(Order).where(Order.status == OrderStatus.PLANNED)).first()
+        fresh = Order(
+            number="RT-SAMEDAY",
+            customer_id=planned.customer_id,
+            address_id=planned.address_id,
+            depot_id=depot_id,
+            delivery_day=summary.delivery_day,
+            window_start_at=datetime(2026, 11, 25, 17, tzinfo=UTC),
+            window_end_at=datetime(2026, 11, 25, 19, tzinfo=UTC),
+        )
+        s.add(fresh)
+    # Inserted into the published plan: no new version, no route reshuffled under couriers.
+    assert jobs.same_day_wave(committed_factory, time_limit_s=1, now=morning) == [first]
+
+    with session_scope(committed_factory) as s:
+        plan = s.get_one(Plan, first)
+        routed = {s.get(Order, v.order_id).number for r in plan.routes for v in r.visits}
+        assert "RT-SAMEDAY" in routed
+        assert s.scalar(select(Order.status).where(Order.number == "RT-SAMEDAY")) == "planned"
+        assert services.published_plan(s, depot_id=depot_id, day=summary.delivery_day) == plan
+    assert jobs.same_day_wave(committed_factory, time_limit_s=1, now=morning) == []
