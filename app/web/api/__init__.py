@@ -36,10 +36,10 @@ API_CONFIG = {
 
 
 def init_app(app: Flask) -> None:
-    from app.web.api import customers, fleet, health, loyalty, orders, tokens
+    from app.web.api import customers, fleet, health, loyalty, orders, tokens, windows
 
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
     api = RoundtripApi(app)
-    for module in (health, tokens, orders, customers, loyalty, fleet):
+    for module in (health, tokens, orders, customers, loyalty, fleet, windows):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)

@@ -12,6 +12,7 @@ from app.db import utcnow
 from app.errors import NotFound
 from app.orders import services as order_services
 from app.orders.models import ORDER_STATUSES, Order
+from app.planning import promise
 from app.web.api.common import PageArgs, UtcDateTime, page_schema, paginate
 from app.web.auth import api_roles, current_api_user
 from app.web.database import db
@@ -117,7 +118,8 @@ def create_order(args: dict[str, Any]) -> Order:
     """Take an order for a delivery day and one of the depot's offered windows.
 
     Every problem in the input is reported at once, by field; nothing is saved unless the
-    whole order is valid.
+    whole order is valid. When the day already has a plan, the order is inserted into it at
+    once; if no courier can take it any more the answer is 409 and nothing is saved.
     """
     session = db()
     address = args.get("address")
@@ -136,6 +138,8 @@ def create_order(args: dict[str, Any]) -> Order:
         now=utcnow(),
         geocoder=configured_geocoder(),
     )
+    # A promise made is a promise kept: the order joins its day's plan now, or is refused.
+    promise.place_accepted_order(session, order, now=utcnow())
     session.commit()
     return order
 

@@ -1,0 +1,299 @@
+"""The promise engine (R6): which windows can we still offer this address?
+
+Answered from the day's current plan (the published one, else the newest ready draft) by an
+insertion check: a window is offered when some courier still at the depot can take the
+order inside it without making any planned stop late, without overloading the vehicle and
+within the shift. Nothing is solved. The plan's insertion positions are built once per plan
+revision and cached in the process, so a checkout asks in milliseconds.
+
+A day with no plan yet is judged against its shifts: some courier can reach the address in
+the window and be back by the end of the shift, and the goods already accepted for the day
+plus these fit the vehicles. The first planning wave replaces that estimate with a plan.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.catalog.models import Product
+from app.errors import Conflict, ErrorCollector
+from app.fleet.models import Depot
+from app.orders.models import Order, OrderItem
+from app.orders.windows import DayWindow, local_midnight, windows_for_day
+from app.planning.editing import current_plan, insert_order, route_specs
+from app.planning.models import Plan
+from app.planning.problem import (
+    PLANNABLE,
+    SERVICE_S_BASE,
+    SERVICE_S_PER_UNIT,
+    day_shifts,
+    plan_problem,
+)
+from routing.insertion import InsertionIndex, NewStop, Outcome, Refusal, RouteSpec, Travel
+from routing.matrix import GeodesicMatrix
+from routing.model import Depot as RoutingDepot
+from routing.model import Problem, TimeWindow, Vehicle
+
+
+class Unavailable(StrEnum):
+    CUTOFF_PASSED = "cutoff_passed"
+    NO_COURIER_CAN_REACH = "no_courier_can_reach"
+    CAPACITY_FULL = "capacity_full"
+
+
+MESSAGES = {
+    Unavailable.CUTOFF_PASSED: "Orders for this window closed at {cutoff}.",
+    Unavailable.NO_COURIER_CAN_REACH: (
+        "No courier can reach this address in this window without making another customer "
+        "wait; choose a later window."
+    ),
+    Unavailable.CAPACITY_FULL: "The vans are full for this window; choose another one.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    day: date
+    window: DayWindow
+    available: bool
+    reason: Unavailable | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class DayIndex:
+    """Insertion positions of one day's plan (or of its empty shifts) with the matrix points."""
+
+    index: InsertionIndex
+    points: np.ndarray  # (n, 2) lat, lon of each matrix location
+    epoch: datetime
+    from_plan: bool
+    accepted_units: int = 0  # goods already accepted for the day (no-plan estimate only)
+
+
+_CACHE: OrderedDict[tuple[object, ...], DayIndex] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 32
+
+
+def _cached(key: tuple[object, ...], build: Callable[[], DayIndex]) -> DayIndex:
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+        if found is not None:
+            _CACHE.move_to_end(key)
+            return found
+    built = build()  # outside the lock: two first callers may both build, which is harmless
+    with _CACHE_LOCK:
+        _CACHE[key] = built
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return built
+
+
+def clear_cache() -> None:
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _plan_index(session: Session, plan: Plan, matrix: GeodesicMatrix) -> DayIndex:
+    def build() -> DayIndex:
+        day = plan_problem(session, plan, matrix=matrix)
+        return DayIndex(
+            InsertionIndex(day.problem, route_specs(day, plan)),
+            np.asarray(day.points, dtype=np.float64),
+            day.epoch,
+            from_plan=True,
+        )
+
+    return _cached(("plan", plan.id, plan.revision), build)
+
+
+def _fleet_index(
+    session: Session, depot: Depot, day: date, matrix: GeodesicMatrix
+) -> DayIndex | None:
+    epoch = local_midnight(day, ZoneInfo(depot.timezone))
+    shifts = day_shifts(session, depot.id, epoch)
+    if not shifts:
+        return None
+    accepted = session.scalar(
+        select(func.coalesce(func.sum(OrderItem.quantity * Product.load_units), 0))
+        .join(Order, OrderItem.order_id == Order.id)
+        .join(Product, OrderItem.product_id == Product.id)
+        .where(
+            Order.depot_id == depot.id, Order.delivery_day == day, Order.status.in_(PLANNABLE)
+        )
+    )
+    key = ("fleet", depot.id, day, tuple(s.id for s in shifts), int(accepted or 0))
+
+    def build() -> DayIndex:
+        profiles = sorted({s.vehicle.type for s in shifts if s.vehicle is not None})
+        distance, durations = matrix.matrices([(depot.lat, depot.lon)], profiles)
+        vehicles = []
+        for s in shifts:
+            assert s.vehicle is not None
+            vehicles.append(
+                Vehicle(
+                    id=str(s.id),
+                    capacity=(s.vehicle.capacity_units,),
+                    shift=TimeWindow(
+                        max(0, int((s.starts_at - epoch).total_seconds())),
+                        max(0, int((s.ends_at - epoch).total_seconds())),
+                    ),
+                    start_depot=0,
+                    end_depot=0,
+                    profile=s.vehicle.type,
+                    skills=frozenset(s.courier.skills),
+                )
+            )
+        problem = Problem(
+            depots=[RoutingDepot(depot.code, 0)],
+            vehicles=vehicles,
+            stops=[],
+            distance_m=distance,
+            duration_s=durations,
+        )
+        routes = [RouteSpec(k, ()) for k in range(len(vehicles))]
+        return DayIndex(
+            InsertionIndex(problem, routes),
+            np.asarray([(depot.lat, depot.lon)], dtype=np.float64),
+            epoch,
+            from_plan=False,
+            accepted_units=int(accepted or 0),
+        )
+
+    return _cached(key, build)
+
+
+def load_units(session: Session, items: Sequence[tuple[str, int]]) -> int:
+    """Load of a basket given as (SKU, quantity); unknown SKUs are reported by position."""
+    errors = ErrorCollector()
+    total = 0
+    for i, (sku, quantity) in enumerate(items):
+        product = session.scalar(select(Product).where(Product.sku == sku))
+        if product is None:
+            errors.add(f"items.{i}", f"There is no product with SKU {sku!r}.")
+        elif quantity < 1:
+            errors.add(f"items.{i}", "Quantity must be at least 1.")
+        else:
+            total += product.load_units * quantity
+    errors.raise_if_any()
+    return total
+
+
+def offers(
+    session: Session,
+    *,
+    depot: Depot,
+    lat: float,
+    lon: float,
+    now: datetime,
+    days: int = 3,
+    units: int = 0,
+    matrix: GeodesicMatrix | None = None,
+) -> list[Offer]:
+    """Every window of today and the next days, each available or not and why."""
+    matrix = matrix or GeodesicMatrix()
+    tz = ZoneInfo(depot.timezone)
+    today = now.astimezone(tz).date()
+    stop_service = SERVICE_S_BASE + SERVICE_S_PER_UNIT * units
+    out: list[Offer] = []
+    for d in range(days):
+        day = today + timedelta(days=d)
+        windows = windows_for_day(session, depot.id, day, tz)
+        if not any(w.is_open(now) for w in windows):
+            out += [_closed(day, w, tz) for w in windows]
+            continue
+        plan = current_plan(session, depot_id=depot.id, day=day)
+        found = (
+            _plan_index(session, plan, matrix)
+            if plan is not None
+            else _fleet_index(session, depot, day, matrix)
+        )
+        travel = _travel(found, matrix, (lat, lon)) if found is not None else None
+        for w in windows:
+            if not w.is_open(now):
+                out.append(_closed(day, w, tz))
+                continue
+            if found is None or travel is None:
+                out.append(_no(day, w, Unavailable.NO_COURIER_CAN_REACH))
+                continue
+            stop = NewStop(
+                windows=(
+                    TimeWindow(
+                        max(0, int((w.start_at - found.epoch).total_seconds())),
+                        max(0, int((w.end_at - found.epoch).total_seconds())),
+                    ),
+                ),
+                service_s=stop_service,
+                delivery=(units,),
+            )
+            not_before = max(0, int((now - found.epoch).total_seconds()))
+            outcome = found.index.insertions(stop, travel, not_before_s=not_before)
+            if outcome.refusal is Refusal.CAPACITY:
+                out.append(_no(day, w, Unavailable.CAPACITY_FULL))
+            elif outcome.refusal is not None:
+                out.append(_no(day, w, Unavailable.NO_COURIER_CAN_REACH))
+            elif not found.from_plan and not _fleet_has_room(found, outcome, units):
+                out.append(_no(day, w, Unavailable.CAPACITY_FULL))
+            else:
+                out.append(Offer(day, w, True))
+    return out
+
+
+def _fleet_has_room(found: DayIndex, outcome: Outcome, units: int) -> bool:
+    problem = found.index.problem
+    room = sum(
+        problem.vehicles[found.index.routes[i.route].vehicle].capacity[0]
+        for i in outcome.insertions
+    )
+    return found.accepted_units + units <= room
+
+
+def _travel(found: DayIndex, matrix: GeodesicMatrix, point: tuple[float, float]) -> Travel:
+    profiles = found.index.profiles
+    metres, seconds = matrix.between([point], found.points, profiles)
+    # Geodesic travel is symmetric: one row serves both directions.
+    return Travel(
+        to_s={p: seconds[p][0] for p in profiles},
+        from_s={p: seconds[p][0] for p in profiles},
+        to_m=metres[0],
+        from_m=metres[0],
+    )
+
+
+def _closed(day: date, w: DayWindow, tz: ZoneInfo) -> Offer:
+    cutoff = w.cutoff_at.astimezone(tz).strftime("%H:%M on %d %b")
+    message = MESSAGES[Unavailable.CUTOFF_PASSED].format(cutoff=cutoff)
+    return Offer(day, w, False, Unavailable.CUTOFF_PASSED, message)
+
+
+def _no(day: date, w: DayWindow, reason: Unavailable) -> Offer:
+    return Offer(day, w, False, reason, MESSAGES[reason])
+
+
+def place_accepted_order(session: Session, order: Order, *, now: datetime) -> None:
+    """A new order joins its day's current plan at once, or is refused with the reason.
+
+    Without a plan for the day, the next planning wave takes it.
+    """
+    plan = current_plan(session, depot_id=order.depot_id, day=order.delivery_day)
+    if plan is None:
+        return
+    placed = insert_order(session, plan_id=plan.id, order_id=order.id, now=now)
+    if not placed.placed:
+        raise Conflict(
+            f"The {order.window_start_at.astimezone(ZoneInfo(order.depot.timezone)):%H:%M} "
+            f"window on {order.delivery_day.isoformat()} can no longer be promised for this "
+            "address: " + placed.message.split(": ", 1)[-1] + " Ask GET /api/v1/delivery-windows "
+            "for the windows still open."
+        )
