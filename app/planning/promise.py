@@ -129,9 +129,7 @@ def _fleet_index(
         select(func.coalesce(func.sum(OrderItem.quantity * Product.load_units), 0))
         .join(Order, OrderItem.order_id == Order.id)
         .join(Product, OrderItem.product_id == Product.id)
-        .where(
-            Order.depot_id == depot.id, Order.delivery_day == day, Order.status.in_(PLANNABLE)
-        )
+        .where(Order.depot_id == depot.id, Order.delivery_day == day, Order.status.in_(PLANNABLE))
     )
     key = ("fleet", depot.id, day, tuple(s.id for s in shifts), int(accepted or 0))
 
