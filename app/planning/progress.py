@@ -92,6 +92,9 @@ def projection(session: Session, plan: Plan, *, now: datetime) -> dict[int, Stop
         stops = [day.stop_index[v.order_id] for v in remaining]
         timed = time_route(day.problem, vehicle, stops).route
         projected = {v.id: day.at(t.start_s) for v, t in zip(remaining, timed.visits, strict=True)}
+        # A plan not yet started is judged by its own promise (late or not); once the route
+        # is under way, or should be, a stop close to its window's end is at risk too.
+        live = moving is not None or now >= route.start_at
         for visit in route.visits:
             order = orders[visit.order_id]
             start = projected.get(visit.id)
@@ -104,6 +107,10 @@ def projection(session: Session, plan: Plan, *, now: datetime) -> dict[int, Stop
                 outcome=visit.outcome,
                 projected_start=start,
                 late_by=late if late is not None and late > timedelta(0) else None,
-                at_risk=start is not None and start > order.window_end_at - AT_RISK_MARGIN,
+                at_risk=start is not None
+                and (
+                    start > order.window_end_at
+                    or (live and start > order.window_end_at - AT_RISK_MARGIN)
+                ),
             )
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,19 +24,23 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from app.db import utcnow
-from app.errors import ValidationFailed
+from app.errors import DomainError, ValidationFailed
 from app.fleet import services as fleet_services
 from app.fleet.models import Depot, Shift, Vehicle
 from app.orders import csv_import
 from app.orders.models import Order
 from app.orders.windows import local_midnight, windows_for_day
+from app.planning import editing as planning_editing
 from app.planning import jobs as planning_jobs
+from app.planning import problem as planning_problem
+from app.planning import progress as planning_progress
 from app.planning import services as planning_services
-from app.planning.models import Plan, PlanStatus
+from app.planning.models import Plan, PlanChange, PlanStatus
 from app.web.auth import area_required
 from app.web.database import db, session_factory
-from app.web.forms import ImportOrdersForm, PlanDayForm, PublishForm
+from app.web.forms import ImportOrdersForm, MoveStopForm, PlanDayForm, PublishForm
 from app.web.geocoder import configured_geocoder
+from routing.feasibility import minutes_up
 
 bp = Blueprint("dispatcher", __name__, url_prefix="/dispatcher")
 
@@ -182,6 +187,10 @@ ROUTE_COLOURS = (
 )
 
 
+def _hhmm(moment: datetime | None, tz: ZoneInfo) -> str | None:
+    return moment.astimezone(tz).strftime("%H:%M") if moment is not None else None
+
+
 @bp.get("/plans/<int:plan_id>")
 @area_required("dispatcher")
 def plan(plan_id: int) -> str:
@@ -196,40 +205,56 @@ def plan(plan_id: int) -> str:
             )
         )
     }
+    ready = found.status == PlanStatus.READY
+    now = utcnow()
+    progress = planning_progress.projection(db(), found, now=now) if found.routes else {}
     routes = []
     for n, route in enumerate(found.routes):
-        shift = db().get_one(Shift, route.shift_id)
         stops = []
         for visit in route.visits:
             o = orders[visit.order_id]
+            p = progress.get(visit.id)
             stops.append(
                 {
+                    "visit_id": visit.id,
+                    "order_id": o.id,
                     "seq": visit.sequence,
                     "number": o.number,
                     "lat": o.address.lat,
                     "lon": o.address.lon,
                     "address": o.address.line,
-                    "eta": visit.start_at.astimezone(tz).strftime("%H:%M"),
+                    "eta": _hhmm(visit.start_at, tz),
                     "window": f"{o.window_start_at.astimezone(tz):%H:%M}–"
                     f"{o.window_end_at.astimezone(tz):%H:%M}",
+                    "arrived": _hhmm(visit.arrived_at, tz),
+                    "done": _hhmm(visit.completed_at, tz),
+                    "outcome": visit.outcome,
+                    "projected": _hhmm(p.projected_start, tz) if p else None,
+                    "late_min": minutes_up(int(p.late_by.total_seconds()))
+                    if p and p.late_by
+                    else None,
+                    "at_risk": bool(p and p.at_risk),
                 }
             )
-        capacity = shift.vehicle.capacity_units if shift.vehicle else 0
         routes.append(
             {
+                "shift_id": route.shift_id,
                 "colour": ROUTE_COLOURS[n % len(ROUTE_COLOURS)],
-                "courier": shift.courier.name,
-                "vehicle": shift.vehicle.registration if shift.vehicle else "–",
-                "start": route.start_at.astimezone(tz).strftime("%H:%M"),
-                "end": route.end_at.astimezone(tz).strftime("%H:%M"),
+                "courier": route.courier.name,
+                "vehicle": route.vehicle.registration,
+                "start": _hhmm(route.start_at, tz),
+                "end": _hhmm(route.end_at, tz),
+                "hours": round((route.end_at - route.start_at).total_seconds() / 3600, 1),
                 "km": round(route.distance_m / 1000, 1),
                 "load": route.load_start[0],
-                "capacity": capacity,
+                "capacity": route.vehicle.capacity_units,
+                "under_way": any(v.reported for v in route.visits),
                 "stops": stops,
             }
         )
     unassigned = [
         {
+            "order_id": u.order_id,
             "number": orders[u.order_id].number,
             "reason": u.reason_code,
             "message": u.message,
@@ -239,17 +264,114 @@ def plan(plan_id: int) -> str:
         }
         for u in found.unassigned
     ]
+    move_form = None
+    if ready:
+        move_form = MoveStopForm()
+        move_form.order_id.choices = [
+            (s["order_id"], f"{s['number']} · {r['courier']}, stop {s['seq']}")
+            for r in routes
+            for s in r["stops"]
+        ] + [(u["order_id"], f"{u['number']} · not planned") for u in unassigned]
+        epoch = local_midnight(found.delivery_day, tz)
+        move_form.shift_id.choices = [
+            (s.id, f"{s.courier.name} · {s.vehicle.registration if s.vehicle else '–'}")
+            for s in planning_problem.day_shifts(db(), depot.id, epoch)
+        ]
+    totals = {
+        "km": round((found.distance_m or 0) / 1000, 1),
+        "hours": round(sum(r["hours"] for r in routes), 1),
+        "couriers": len(routes),
+        "at_risk": sum(1 for p in progress.values() if p.at_risk),
+    }
+    changes = (
+        db()
+        .scalars(
+            select(PlanChange).where(PlanChange.plan_id == found.id).order_by(PlanChange.id.desc())
+        )
+        .all()
+    )
     return render_template(
         "dispatcher/plan.html",
         plan=found,
         depot=depot,
         routes=routes,
         unassigned=unassigned,
+        totals=totals,
+        changes=[(c, json.loads(c.violations)) for c in changes],
         status=_status(found),
         tile_url=current_app.config.get("MAP_TILE_URL", ""),
         publish_form=PublishForm(),
-        ready=found.status == PlanStatus.READY,
+        move_form=move_form,
+        ready=ready,
     )
+
+
+@bp.get("/plans/<int:plan_id>/moves/preview")
+@area_required("dispatcher")
+def preview_move(plan_id: int) -> Response | tuple[Response, int]:
+    """What the checker says of a move, before anything is saved (read-only, so a GET)."""
+    try:
+        order_id, shift_id, position = (
+            int(request.args[name]) for name in ("order_id", "shift_id", "position")
+        )
+    except (KeyError, ValueError):
+        return jsonify({"ok": False, "errors": ["Choose a stop, a route and a stop number."]}), 400
+    try:
+        preview = planning_editing.preview_move(
+            db(), plan_id=plan_id, order_id=order_id, shift_id=shift_id, position=position
+        )
+    except ValidationFailed as exc:
+        return jsonify({"ok": False, "errors": [m for ms in exc.errors.values() for m in ms]}), 422
+    except DomainError as exc:
+        return jsonify({"ok": False, "errors": [str(exc)]}), 409
+    return jsonify({"ok": preview.ok, "violations": preview.violations, "summary": preview.summary})
+
+
+@bp.post("/plans/<int:plan_id>/moves")
+@area_required("dispatcher")
+def save_move(plan_id: int) -> Response:
+    form = MoveStopForm()
+    # Choices are checked by the domain (the stop is in the plan, the shift on its day).
+    form.order_id.choices = [(form.order_id.data, "")]
+    form.shift_id.choices = [(form.shift_id.data, "")]
+    if not form.validate_on_submit():
+        flash("The move was not saved: " + _form_errors(form), "danger")
+        return redirect(url_for("dispatcher.plan", plan_id=plan_id))
+    try:
+        preview = planning_editing.apply_move(
+            db(),
+            plan_id=plan_id,
+            order_id=form.order_id.data,
+            shift_id=form.shift_id.data,
+            position=form.position.data,
+            override_reason=form.override_reason.data,
+            user_id=current_user.id,
+            now=utcnow(),
+        )
+    except ValidationFailed as exc:
+        flash(
+            "The move was not saved. " + " ".join(m for ms in exc.errors.values() for m in ms),
+            "danger",
+        )
+        return redirect(url_for("dispatcher.plan", plan_id=plan_id))
+    except DomainError as exc:
+        flash(f"The move was not saved: {exc}", "danger")
+        return redirect(url_for("dispatcher.plan", plan_id=plan_id))
+    db().commit()
+    if preview.ok:
+        flash(f"Saved: {preview.summary}. Every window, load and shift still holds.", "success")
+    else:
+        flash(
+            f"Saved with your reason: {preview.summary}. It breaks: "
+            + "; ".join(preview.violations)
+            + ".",
+            "warning",
+        )
+    return redirect(url_for("dispatcher.plan", plan_id=plan_id))
+
+
+def _form_errors(form: MoveStopForm) -> str:
+    return " ".join(f"{getattr(form, f).label.text}: {' '.join(m)}" for f, m in form.errors.items())
 
 
 @bp.post("/plans/<int:plan_id>/publish")

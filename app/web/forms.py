@@ -12,9 +12,10 @@ from wtforms import (
     PasswordField,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, NumberRange
 
 from app.accounts.models import Role
 
@@ -51,6 +52,15 @@ class PlanDayForm(FlaskForm):  # type: ignore[misc]
 
 class PublishForm(FlaskForm):  # type: ignore[misc]
     pass
+
+
+class MoveStopForm(FlaskForm):  # type: ignore[misc]
+    order_id = SelectField("Stop", coerce=int)
+    shift_id = SelectField("To the route of", coerce=int)
+    position = IntegerField("As stop number", validators=[DataRequired(), NumberRange(min=1)])
+    override_reason = TextAreaField(
+        "Why save it anyway (recorded with the plan)", validators=[Length(max=500)]
+    )
 
 
 class ImportOrdersForm(FlaskForm):  # type: ignore[misc]

@@ -38,7 +38,9 @@ def test_plan_the_day_shows_routes_on_a_map_and_publishes(board, session, day):
     page = board.get(location).get_data(as_text=True)
 
     assert 'data-testid="map"' in page
-    assert "2 orders on 1 routes" in page
+    totals = re.sub(r"<[^>]+>|\s+", " ", page.split('data-testid="totals">')[1].split("</p>")[0])
+    assert "2 orders on 1 routes (couriers used)" in re.sub(r"\s+", " ", totals)
+    assert "no stop at risk" in totals
     routes = json.loads(re.search(r"const routes = (.*);", page).group(1))  # type: ignore[union-attr]
     assert [s["number"] for s in routes[0]["stops"]] == ["RT-MORNING", "RT-EVENING"]
     assert routes[0]["stops"][0]["window"] == "08:00–10:00"
@@ -80,3 +82,45 @@ def test_courier_cannot_plan(client, login_as, world):
 
     assert response.status_code in (400, 403)
     assert client.get("/dispatcher/plans/1").status_code == 403
+
+
+def test_a_move_is_checked_before_saving_and_an_override_needs_a_reason(board, session, day):
+    location = plan_the_day(board)
+    page = board.get(location).get_data(as_text=True)
+    plan = session.scalar(select(Plan))
+    (route,) = plan.routes
+    morning = route.visits[0].order_id
+    move = {"order_id": morning, "shift_id": route.shift_id, "position": 2}
+
+    preview = board.get(location + "/moves/preview", query_string=move)
+
+    assert preview.status_code == 200
+    body = preview.get_json()
+    assert body["ok"] is False
+    (violation,) = body["violations"]
+    assert "late by" in violation
+    assert violation.endswith("at stop 2 (RT-MORNING)")
+    bad = board.get(location + "/moves/preview", query_string={**move, "position": 9})
+    assert bad.status_code == 422
+    assert bad.get_json()["errors"] == ["Choose a position from 1 to 2."]
+
+    refused = board.post(
+        location + "/moves", data={**move, "csrf_token": csrf_token(page)}, follow_redirects=True
+    )
+    assert "The move was not saved. This move breaks the plan" in refused.get_data(as_text=True)
+    session.expire_all()
+    assert plan.routes[0].visits[0].order_id == morning
+
+    saved = board.post(
+        location + "/moves",
+        data={
+            **move,
+            "override_reason": "Customer is out until evening",
+            "csrf_token": csrf_token(page),
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Saved with your reason" in saved
+    assert "Reason given:</span> Customer is out until evening" in saved
+    session.expire_all()
+    assert plan.routes[0].visits[1].order_id == morning

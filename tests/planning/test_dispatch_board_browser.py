@@ -56,8 +56,24 @@ def test_dispatcher_plans_the_demo_day_and_sees_every_route(demo_app):
         expect(page.get_by_test_id("map")).to_be_visible(timeout=30_000)
         lines = page.locator("path.route-line").count()
         unassigned_items = page.get_by_test_id("unassigned").locator("li").count()
-        rows = page.get_by_test_id("routes").locator("tbody tr").count()
+        rows = page.get_by_test_id("route-row").count()
         page.screenshot(path=ARTEFACTS / "dispatch-board-plan.png", full_page=True)
+
+        # Move the first stop of the earliest route to the end of the route that ends last.
+        order_id, shift_id, position = _a_move_that_breaks_a_window(demo_app)
+        page.get_by_test_id("move-order").select_option(str(order_id))
+        page.get_by_test_id("move-shift").select_option(str(shift_id))
+        page.get_by_test_id("move-position").fill(str(position))
+        page.get_by_test_id("move-position").dispatch_event("change")
+        violation = page.get_by_test_id("violation").first
+        expect(violation).to_contain_text("late by", timeout=15_000)
+        expect(page.get_by_test_id("move-reason")).to_be_visible()
+        page.get_by_test_id("move-card").screenshot(path=ARTEFACTS / "dispatch-board-move.png")
+        message = violation.inner_text()
+        page.get_by_test_id("move-reason").fill("Customer asked for a late drop")
+        page.get_by_test_id("move-save").click()
+        expect(page.get_by_test_id("changes")).to_contain_text("Customer asked for a late drop")
+        page.screenshot(path=ARTEFACTS / "dispatch-board-after-move.png", full_page=True)
         browser.close()
 
     with session_scope(make_session_factory(make_engine(demo_app.config["DATABASE_URL"]))) as s:
@@ -67,3 +83,12 @@ def test_dispatcher_plans_the_demo_day_and_sees_every_route(demo_app):
     assert plan.status == "ready"
     assert lines == rows == routes > 0
     assert unassigned_items == left_out
+    assert " min at stop " in message
+
+
+def _a_move_that_breaks_a_window(app) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    with session_scope(make_session_factory(make_engine(app.config["DATABASE_URL"]))) as s:
+        routes = s.scalars(select(PlanRoute)).all()
+        first = min(routes, key=lambda r: r.start_at)
+        last = max((r for r in routes if r is not first), key=lambda r: r.end_at)
+        return first.visits[0].order_id, last.shift_id, len(last.visits) + 1
