@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.vrptw --set gh1000 --time-limit 60 --solvers ours,pyvrp,vroom
 	$(MAKE) pg-up
 	$(BIN)/python -m bench.ledger
+	$(BIN)/python -m bench.planning --budget auto --factor 10
 	$(BIN)/python -m bench.report
 
 pg-up:

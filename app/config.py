@@ -58,7 +58,10 @@ class Config:
         # (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png); without, routes show on a
         # blank map, still useful.
         self.MAP_TILE_URL = env.get("ROUNDTRIP_MAP_TILE_URL", "")
-        self.PLANNING_TIME_LIMIT_S = float(env.get("ROUNDTRIP_PLANNING_TIME_LIMIT_S", "10"))
+        # Seconds of search per planning run; "auto" grows with the day's orders (see
+        # app.planning.services.time_budget).
+        budget = env.get("ROUNDTRIP_PLANNING_TIME_LIMIT_S", "auto")
+        self.PLANNING_TIME_LIMIT_S = None if budget == "auto" else float(budget)
         # Local times (SCHEDULER_TIMEZONE) at which tomorrow is planned as a draft; empty: none.
         waves = env.get("ROUNDTRIP_PLANNING_WAVES", "18:00,23:30")
         self.PLANNING_WAVES = tuple(w.strip() for w in waves.split(",") if w.strip())

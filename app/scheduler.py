@@ -18,19 +18,20 @@ def build_scheduler(
     factory: sessionmaker[Session],
     timezone: str = "UTC",
     planning_waves: Sequence[str] = ("18:00", "23:30"),
-    planning_time_limit_s: float = 10.0,
+    planning_time_limit_s: float | None = None,
     same_day_every_min: int = 20,
 ) -> BackgroundScheduler:
     """Every scheduled job with its trigger; started by the web app when enabled."""
     scheduler = BackgroundScheduler(timezone=timezone)
-    for at in planning_waves:
+    for n, at in enumerate(planning_waves):
         hour, minute = (int(x) for x in at.split(":"))
+        final = n == len(planning_waves) - 1  # the last wave of the evening publishes
         scheduler.add_job(
             planning_jobs.planning_wave,
             CronTrigger(hour=hour, minute=minute, timezone=timezone),
-            kwargs={"factory": factory, "time_limit_s": planning_time_limit_s},
+            kwargs={"factory": factory, "time_limit_s": planning_time_limit_s, "final": final},
             id=f"planning-wave-{hour:02d}{minute:02d}",
-            name=f"Plan tomorrow ({at})",
+            name=f"Plan tomorrow ({at}{', final: publishes' if final else ', draft'})",
             replace_existing=True,
             coalesce=True,
             misfire_grace_time=1800,

@@ -18,8 +18,8 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.fleet.models import Shift
 from app.orders.models import Order, OrderStatus
 from app.planning.models import ChangeKind, Plan, PlanChange, PlanRoute, PlanStatus, PlanUnassigned
-from app.planning.problem import DayProblem, plan_problem
-from app.planning.services import published_plan, refresh_totals, route_row
+from app.planning.problem import PLANNABLE, DayProblem, plan_problem
+from app.planning.services import publish, published_plan, refresh_totals, route_row
 from routing.feasibility import Violation, ViolationKind, minutes_up, time_route
 from routing.insertion import InsertionIndex, NewStop, Refusal, RouteSpec, verify
 from routing.matrix import MatrixProvider
@@ -55,6 +55,45 @@ def current_plan(session: Session, *, depot_id: int, day: date) -> Plan | None:
         .order_by(Plan.version.desc())
         .limit(1)
     )
+
+
+def publish_plan(
+    session: Session, *, plan_id: int, now: datetime, matrix: MatrixProvider | None = None
+) -> tuple[Plan, list[Placement]]:
+    """Publish a version, first inserting the orders that arrived after it was solved.
+
+    Refused when couriers have reported stops the version does not know of: publishing it
+    would throw their progress away; a new re-plan keeps it.
+    """
+    plan = _ready_plan(session, plan_id)
+    current = published_plan(session, depot_id=plan.depot_id, day=plan.delivery_day)
+    if current is not None and current.id != plan.id:
+        reported = {v.order_id for r in current.routes for v in r.visits if v.reported}
+        kept = {v.order_id for r in plan.routes for v in r.visits if v.reported}
+        if reported - kept:
+            raise Conflict(
+                f"Couriers have reported {len(reported - kept)} stops since version "
+                f"{plan.version} was planned, so publishing it would lose their progress. Plan "
+                "the day again: the new version keeps every started stop as it is."
+            )
+    known = {v.order_id for r in plan.routes for v in r.visits}
+    known |= {u.order_id for u in plan.unassigned}
+    missing = session.scalars(
+        select(Order)
+        .where(
+            Order.depot_id == plan.depot_id,
+            Order.delivery_day == plan.delivery_day,
+            Order.status.in_(PLANNABLE),
+            Order.id.not_in(known),
+        )
+        .order_by(Order.window_start_at, Order.id)
+    ).all()
+    placements = [
+        insert_order(session, plan_id=plan.id, order_id=o.id, now=now, matrix=matrix)
+        for o in missing
+    ]
+    publish(session, plan_id=plan.id, now=now)
+    return plan, placements
 
 
 def route_specs(day: DayProblem, plan: Plan) -> list[RouteSpec]:
@@ -128,11 +167,13 @@ def insert_order(
         session.flush()
         return Placement(True, summary + ".", route.id, found.position + 1)
     code, message = REFUSALS[outcome.refusal or Refusal.TIME]
-    _drop_unassigned(plan, order.id)
-    plan.unassigned.append(PlanUnassigned(order_id=order.id, reason_code=code, message=message))
-    plan.revision += 1
-    refresh_totals(plan)
-    session.flush()
+    listed = [u for u in plan.unassigned if u.order_id == order.id]
+    if [u.reason_code for u in listed] != [code]:
+        _drop_unassigned(plan, order.id)
+        plan.unassigned.append(PlanUnassigned(order_id=order.id, reason_code=code, message=message))
+        plan.revision += 1
+        refresh_totals(plan)
+        session.flush()
     return Placement(False, f"{order.number} could not be placed: {message}", reason_code=code)
 
 

@@ -25,7 +25,7 @@ def run_planning(
     *,
     depot_id: int,
     day: date,
-    time_limit_s: float = 10.0,
+    time_limit_s: float | None = None,
     user_id: int | None = None,
     params: SolveParameters | None = None,
 ) -> int:
@@ -63,88 +63,127 @@ def solve_started(
 def planning_wave(
     factory: sessionmaker[Session],
     *,
-    time_limit_s: float = 10.0,
+    time_limit_s: float | None = None,
     now: datetime | None = None,
+    final: bool = False,
 ) -> list[int]:
-    """A scheduled wave: a new plan version for tomorrow (each depot's local date) everywhere.
+    """A scheduled evening wave for tomorrow (each depot's local date).
 
-    Waves draft; a dispatcher reviews and publishes. When tomorrow already has a published
-    plan with routes under way (a night shift), those stay fixed (R5, in ``solve_plan``).
+    Where tomorrow has no published plan yet, a new version is drafted; the final wave of
+    the evening publishes it, so couriers never start a day without routes because nobody
+    pressed the button. Where a dispatcher has already published (perhaps after moving
+    stops by hand), their plan is kept and the orders that arrived since are inserted into
+    it, as in the same-day wave. Returns the plans changed or made.
     """
     now = now or utcnow()
     with session_scope(factory) as session:
-        depots = [(d.id, d.timezone) for d in session.scalars(select(Depot).order_by(Depot.id))]
-    plan_ids = []
-    for depot_id, tz in depots:
-        tomorrow = (now.astimezone(ZoneInfo(tz)) + timedelta(days=1)).date()
-        plan_ids.append(
-            run_planning(factory, depot_id=depot_id, day=tomorrow, time_limit_s=time_limit_s)
-        )
-    log.info("planning wave: plans %s", plan_ids)
-    return plan_ids
+        days = []
+        for depot in session.scalars(select(Depot).order_by(Depot.id)):
+            tomorrow = (now.astimezone(ZoneInfo(depot.timezone)) + timedelta(days=1)).date()
+            published = services.published_plan(session, depot_id=depot.id, day=tomorrow)
+            days.append((depot.id, tomorrow, published.id if published else None))
+    touched = []
+    for depot_id, tomorrow, published_id in days:
+        if published_id is not None:
+            touched += bring_up_to_date(
+                factory, plan_id=published_id, now=now, time_limit_s=time_limit_s
+            )
+            continue
+        plan_id = run_planning(factory, depot_id=depot_id, day=tomorrow, time_limit_s=time_limit_s)
+        touched.append(plan_id)
+        if final:
+            _publish_if_ready(factory, plan_id, now)
+    log.info("planning wave (final=%s): plans %s", final, touched)
+    return touched
+
+
+def _publish_if_ready(factory: sessionmaker[Session], plan_id: int, now: datetime) -> bool:
+    try:
+        with session_scope(factory) as session:
+            if session.get_one(Plan, plan_id).status != PlanStatus.READY:
+                return False
+            editing.publish_plan(session, plan_id=plan_id, now=now)
+            return True
+    except DomainError as exc:
+        log.warning("plan %s not published: %s", plan_id, exc)
+        return False
 
 
 def same_day_wave(
     factory: sessionmaker[Session],
     *,
-    time_limit_s: float = 10.0,
+    time_limit_s: float | None = None,
     now: datetime | None = None,
 ) -> list[int]:
-    """Every few minutes: take today's orders that arrived after the published plan.
-
-    Each is first inserted into the published plan where it moves no other stop out of its
-    window, so couriers' routes stay as they know them. Only when some order fits nowhere
-    is the day re-planned (stops started or done stay fixed); that version is published at
-    once if it keeps every order the published plan had on a route, else it waits as a
-    draft for the dispatcher. Returns the plans changed or made.
-    """
+    """Every few minutes: bring each depot's published plan for today up to date."""
     now = now or utcnow()
-    touched: list[int] = []
     with session_scope(factory) as session:
-        todo = []
+        plans = []
         for depot in session.scalars(select(Depot).order_by(Depot.id)):
             today = now.astimezone(ZoneInfo(depot.timezone)).date()
             base = services.published_plan(session, depot_id=depot.id, day=today)
-            if base is None:
-                continue
-            known = {v.order_id for r in base.routes for v in r.visits}
-            known |= {u.order_id for u in base.unassigned}
-            waiting = session.scalars(
-                select(Order.id)
-                .where(
-                    Order.depot_id == depot.id,
-                    Order.delivery_day == today,
-                    Order.status == OrderStatus.NEW,
-                )
-                .order_by(Order.window_start_at, Order.id)
-            ).all()
-            if fresh := [i for i in waiting if i not in known]:
-                todo.append((depot.id, today, base.id, fresh))
-    for depot_id, today, base_id, fresh in todo:
-        with session_scope(factory) as session:
-            left = [
-                order_id
-                for order_id in fresh
-                if not editing.insert_order(
-                    session, plan_id=base_id, order_id=order_id, now=now
-                ).placed
-            ]
-        touched.append(base_id)
-        if not left:
-            continue
-        plan_id = run_planning(factory, depot_id=depot_id, day=today, time_limit_s=time_limit_s)
-        touched.append(plan_id)
-        with session_scope(factory) as session:
-            plan = session.get_one(Plan, plan_id)
-            base = session.get_one(Plan, base_id)
-            kept = {v.order_id for r in base.routes for v in r.visits}
-            routed = {v.order_id for r in plan.routes for v in r.visits}
-            if plan.status == PlanStatus.READY and kept <= routed and set(left) & routed:
-                services.publish(session, plan_id=plan_id, now=utcnow())
-            else:
-                log.warning(
-                    "same-day wave: plan %s would drop %d planned orders; left as a draft",
-                    plan_id,
-                    len(kept - routed),
-                )
+            if base is not None:
+                plans.append(base.id)
+    touched = []
+    for plan_id in plans:
+        touched += bring_up_to_date(factory, plan_id=plan_id, now=now, time_limit_s=time_limit_s)
+    return touched
+
+
+def bring_up_to_date(
+    factory: sessionmaker[Session], *, plan_id: int, now: datetime, time_limit_s: float | None
+) -> list[int]:
+    """Take a published plan's day's orders that arrived after it.
+
+    Each is first inserted where it moves no other stop out of its window, so couriers'
+    routes stay as they know them. Only when an order fits nowhere is the day re-planned
+    (stops started or done stay fixed); that version is published at once if it keeps every
+    order the published plan had on a route and routes a newcomer, else it waits as a draft
+    for the dispatcher. Returns the plans changed or made.
+    """
+    with session_scope(factory) as session:
+        base = session.get_one(Plan, plan_id)
+        depot_id, day = base.depot_id, base.delivery_day
+        routed = {v.order_id for r in base.routes for v in r.visits}
+        tried = {u.order_id for u in base.unassigned}
+        waiting = session.scalars(
+            select(Order.id)
+            .where(
+                Order.depot_id == depot_id,
+                Order.delivery_day == day,
+                Order.status == OrderStatus.NEW,
+            )
+            .order_by(Order.window_start_at, Order.id)
+        ).all()
+    fresh = [i for i in waiting if i not in routed]
+    if not fresh:
+        return []
+    with session_scope(factory) as session:
+        placements = {
+            order_id: editing.insert_order(session, plan_id=plan_id, order_id=order_id, now=now)
+            for order_id in fresh
+        }
+    left = {order_id for order_id, p in placements.items() if not p.placed}
+    touched = [plan_id] if len(left) < len(fresh) else []
+    # Orders that already fitted nowhere before do not trigger a re-plan every 20 minutes;
+    # a new one that fits nowhere does.
+    if not left - tried:
+        return touched
+    new_id = run_planning(factory, depot_id=depot_id, day=day, time_limit_s=time_limit_s)
+    touched.append(new_id)
+    with session_scope(factory) as session:
+        plan = session.get_one(Plan, new_id)
+        routed_now = {v.order_id for r in plan.routes for v in r.visits}
+        keeps = routed <= routed_now and bool(left & routed_now)
+    if keeps and plan.status == PlanStatus.READY and _publish_if_ready(factory, new_id, now):
+        return touched
+    log.warning(
+        "plan %s left as a draft for the dispatcher: it keeps %d of %d planned orders and "
+        "routes %d of %d new ones",
+        new_id,
+        len(routed & routed_now),
+        len(routed),
+        len(left & routed_now),
+        len(left),
+    )
     return touched

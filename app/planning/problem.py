@@ -14,11 +14,11 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.errors import DomainError, NotFound
 from app.fleet.models import Depot, Shift, Vehicle
-from app.orders.models import Order, OrderStatus
+from app.orders.models import Order, OrderItem, OrderStatus
 from app.orders.windows import local_midnight
 from app.planning.models import Plan, PlanRoute, PlanVisit
 from routing import model as rm
@@ -28,6 +28,11 @@ from routing.matrix import GeodesicMatrix, MatrixProvider
 SERVICE_S_BASE = 240
 SERVICE_S_PER_UNIT = 20
 PLANNABLE = (OrderStatus.NEW, OrderStatus.PLANNED)
+# A day has a thousand orders: load addresses and items with them, not one by one.
+ORDER_LOADING = (
+    selectinload(Order.address),
+    selectinload(Order.items).selectinload(OrderItem.product),
+)
 
 
 class NothingToPlanWith(DomainError):
@@ -227,6 +232,7 @@ def build_problem(
                 | Order.id.in_(on_board),
             )
             .order_by(Order.window_start_at, Order.id)
+            .options(*ORDER_LOADING)
         )
         if (o.status in PLANNABLE or o.id in on_board) and o.id not in excluded
     ]
@@ -255,7 +261,12 @@ def plan_problem(
     epoch = local_midnight(plan.delivery_day, ZoneInfo(depot.timezone))
     order_ids = [v.order_id for r in plan.routes for v in r.visits]
     order_ids += [u.order_id for u in plan.unassigned]
-    loaded = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(order_ids)))}
+    loaded = {
+        o.id: o
+        for o in session.scalars(
+            select(Order).where(Order.id.in_(order_ids)).options(*ORDER_LOADING)
+        )
+    }
     orders = [loaded[i] for i in order_ids] + [o for o in extra_orders if o.id not in loaded]
     shifts = day_shifts(session, plan.depot_id, epoch)
     known = {s.id for s in shifts}

@@ -14,6 +14,7 @@ from app.orders import services as order_services
 from app.orders.models import Order, OrderStatus
 from app.planning.models import Plan, PlanVisit, VisitOutcome
 from app.planning.problem import plan_problem, under_way
+from app.planning.services import published_plan
 from routing.feasibility import time_route
 
 # A stop is at risk when the projection starts serving it this close to the window's end.
@@ -38,8 +39,12 @@ def report_visit(
     if visit is None:
         raise NotFound(f"There is no stop {visit_id}.")
     route = visit.route
-    if route.plan.published_at is None:
-        raise Conflict("Only stops of a published plan can be reported.")
+    plan = route.plan
+    current = published_plan(session, depot_id=plan.depot_id, day=plan.delivery_day)
+    if current is None or current.id != plan.id:
+        raise Conflict(
+            "This route has been replaced by a newer plan; reload the page to see your stops."
+        )
     if courier_id is not None and route.courier_id != courier_id:
         raise NotFound(f"There is no stop {visit_id} on your route.")
     if visit.completed_at is not None:

@@ -1,16 +1,24 @@
-"""Couriers (phone layout): their own shifts, nobody else's."""
+"""Couriers (phone layout): their own shifts and published routes, nobody else's."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from app.db import utcnow
+from app.errors import DomainError
 from app.fleet import services as fleet_services
+from app.orders.models import Order
+from app.planning import services as planning_services
+from app.planning.models import Plan, PlanRoute
+from app.planning.progress import Report, report_visit
 from app.web.auth import area_required
 from app.web.database import db
+from app.web.forms import ReportVisitForm
 
 bp = Blueprint("courier", __name__, url_prefix="/courier")
 
@@ -20,14 +28,76 @@ bp = Blueprint("courier", __name__, url_prefix="/courier")
 def index() -> str:
     courier = fleet_services.courier_for_user(db(), current_user.id)
     shifts = []
+    routes = []
     if courier is not None:
+        now = utcnow()
         shifts = (
             db()
             .scalars(
                 fleet_services.shifts_query(
-                    courier_id=courier.id, since=utcnow(), until=utcnow() + timedelta(days=14)
+                    courier_id=courier.id, since=now, until=now + timedelta(days=14)
                 )
             )
             .all()
         )
-    return render_template("courier/index.html", courier=courier, shifts=shifts)
+        # Routes of published plans whose shift has not ended yet, newest version per shift.
+        found = db().scalars(
+            select(PlanRoute)
+            .join(Plan, PlanRoute.plan_id == Plan.id)
+            .where(
+                PlanRoute.courier_id == courier.id,
+                Plan.published_at.is_not(None),
+                PlanRoute.end_at > now - timedelta(hours=12),
+            )
+            .order_by(PlanRoute.start_at, Plan.published_at.desc())
+        )
+        current: dict[tuple[int, object], int | None] = {}
+        for route in found:
+            key = (route.plan.depot_id, route.plan.delivery_day)
+            if key not in current:
+                latest = planning_services.published_plan(
+                    db(), depot_id=route.plan.depot_id, day=route.plan.delivery_day
+                )
+                current[key] = latest.id if latest is not None else None
+            if route.plan_id != current[key]:
+                continue  # a route of a version since replaced
+            orders = {
+                o.id: o
+                for o in db().scalars(
+                    select(Order).where(Order.id.in_([v.order_id for v in route.visits]))
+                )
+            }
+            routes.append((route, [(v, orders[v.order_id]) for v in route.visits]))
+    return render_template(
+        "courier/index.html",
+        courier=courier,
+        shifts=shifts,
+        routes=routes,
+        report_form=ReportVisitForm(),
+    )
+
+
+@bp.post("/visits/<int:visit_id>/report")
+@area_required("courier")
+def report(visit_id: int) -> Response:
+    """Arrived, delivered or failed: the dispatcher's board shows it at once (D5)."""
+    form = ReportVisitForm()
+    if not form.validate_on_submit() or form.report.data not in {r.value for r in Report}:
+        abort(400)
+    courier = fleet_services.courier_for_user(db(), current_user.id)
+    if courier is None:
+        abort(403)
+    try:
+        visit = report_visit(
+            db(),
+            visit_id=visit_id,
+            report=Report(form.report.data),
+            at=utcnow(),
+            courier_id=courier.id,
+        )
+    except DomainError as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("courier.index"))
+    db().commit()
+    flash(f"Stop {visit.sequence}: {form.report.data}. Thank you.", "success")
+    return redirect(url_for("courier.index") + f"#visit-{visit.id}")

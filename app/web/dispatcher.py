@@ -125,7 +125,7 @@ def start_plan() -> Response:
         day = date.fromisoformat(form.day.data)
     except ValueError:
         abort(400)
-    limit = float(current_app.config.get("PLANNING_TIME_LIMIT_S", 10))
+    limit = current_app.config.get("PLANNING_TIME_LIMIT_S")
     plan = planning_services.start_plan(
         db(), depot_id=int(form.depot_id.data), day=day, time_limit_s=limit, user_id=current_user.id
     )
@@ -379,9 +379,20 @@ def _form_errors(form: MoveStopForm) -> str:
 def publish(plan_id: int) -> Response:
     if not PublishForm().validate_on_submit():
         abort(400)
-    published = planning_services.publish(db(), plan_id=plan_id, now=utcnow())
+    try:
+        published, late = planning_editing.publish_plan(db(), plan_id=plan_id, now=utcnow())
+    except DomainError as exc:
+        flash(f"Not published: {exc}", "danger")
+        return redirect(url_for("dispatcher.plan", plan_id=plan_id))
     db().commit()
-    flash(f"Version {published.version} is published: couriers now see their routes.", "success")
+    message = f"Version {published.version} is published: couriers now see their routes."
+    if late:
+        placed = sum(p.placed for p in late)
+        message += (
+            f" {len(late)} orders arrived after it was planned: {placed} were added to routes"
+            + (f", {len(late) - placed} are listed as not planned." if placed < len(late) else ".")
+        )
+    flash(message, "success")
     return redirect(url_for("dispatcher.plan", plan_id=plan_id))
 
 

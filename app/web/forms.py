@@ -67,3 +67,7 @@ class ImportOrdersForm(FlaskForm):  # type: ignore[misc]
     depot_id = SelectField("Depot", coerce=int)
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")])
     import_valid_rows = BooleanField("Import the valid rows even if some rows are rejected")
+
+
+class ReportVisitForm(FlaskForm):  # type: ignore[misc]
+    report = HiddenField(validators=[DataRequired()])

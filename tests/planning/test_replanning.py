@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app import demo
 from app.db import session_scope
-from app.orders.models import Order, OrderStatus
+from app.orders.models import Order
 from app.planning import jobs, services
 from app.planning.models import Plan
 from app.planning.progress import Report, report_visit
@@ -64,18 +64,27 @@ def test_the_same_day_wave_inserts_new_orders_into_the_published_plan(committed_
         services.publish(s, plan_id=first, now=datetime(2026, 11, 24, 20, tzinfo=UTC))
     morning = datetime(2026, 11, 25, 6, tzinfo=UTC)  # 09:00 in Moscow on the day itself
 
+    # The first wave also places what it can of the orders the 1 s plan left out; after
+    # that, with nothing new, a wave changes nothing.
+    jobs.same_day_wave(committed_factory, time_limit_s=1, now=morning)
     assert jobs.same_day_wave(committed_factory, time_limit_s=1, now=morning) == []
 
     with session_scope(committed_factory) as s:
-        planned = s.scalars(select(Order).where(Order.status == OrderStatus.PLANNED)).first()
+        # Where some route can surely take it: at the door of a route's last stop, in that
+        # stop's window, which the courier leaves with time to spare.
+        last = max(
+            (r.visits[-1] for r in s.get_one(Plan, first).routes),
+            key=lambda v: s.get_one(Order, v.order_id).window_end_at - v.departure_at,
+        )
+        neighbour = s.get_one(Order, last.order_id)
         fresh = Order(
             number="RT-SAMEDAY",
-            customer_id=planned.customer_id,
-            address_id=planned.address_id,
+            customer_id=neighbour.customer_id,
+            address_id=neighbour.address_id,
             depot_id=depot_id,
             delivery_day=summary.delivery_day,
-            window_start_at=datetime(2026, 11, 25, 17, tzinfo=UTC),
-            window_end_at=datetime(2026, 11, 25, 19, tzinfo=UTC),
+            window_start_at=neighbour.window_start_at,
+            window_end_at=neighbour.window_end_at,
         )
         s.add(fresh)
     # Inserted into the published plan: no new version, no route reshuffled under couriers.
@@ -88,3 +97,25 @@ def test_the_same_day_wave_inserts_new_orders_into_the_published_plan(committed_
         assert s.scalar(select(Order.status).where(Order.number == "RT-SAMEDAY")) == "planned"
         assert services.published_plan(s, depot_id=depot_id, day=summary.delivery_day) == plan
     assert jobs.same_day_wave(committed_factory, time_limit_s=1, now=morning) == []
+
+
+def test_the_final_evening_wave_publishes_when_nobody_did(committed_factory):
+    with session_scope(committed_factory) as s:
+        summary = demo.load(s, now=datetime(2026, 11, 24, 12, tzinfo=UTC))
+    evening = datetime(2026, 11, 24, 20, 30, tzinfo=UTC)  # 23:30 in Moscow
+
+    (plan_id,) = jobs.planning_wave(committed_factory, time_limit_s=1, now=evening, final=True)
+
+    with session_scope(committed_factory) as s:
+        plan = s.get_one(Plan, plan_id)
+        assert plan.published_at is not None
+        assert plan.delivery_day == summary.delivery_day
+        depot_id = plan.depot_id
+    # A later wave keeps the published plan (a dispatcher may have edited it): no new version,
+    # at most orders the quick plan left out are inserted into it.
+    again = jobs.planning_wave(committed_factory, time_limit_s=1, now=evening, final=True)
+    assert set(again) <= {plan_id}
+    with session_scope(committed_factory) as s:
+        assert services.published_plan(s, depot_id=depot_id, day=summary.delivery_day).id == (
+            plan_id
+        )
