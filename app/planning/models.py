@@ -58,11 +58,19 @@ class Plan(Base):
     # The published plan a re-plan started from; its started and finished stops stay fixed.
     replanned_from_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
 
+    # A plan is always read whole (routes, their visits, what was left out): load it in
+    # three queries, not one per route.
     routes: Mapped[list[PlanRoute]] = relationship(
-        back_populates="plan", cascade="all, delete-orphan", order_by="PlanRoute.id"
+        back_populates="plan",
+        cascade="all, delete-orphan",
+        order_by="PlanRoute.id",
+        lazy="selectin",
     )
     unassigned: Mapped[list[PlanUnassigned]] = relationship(
-        back_populates="plan", cascade="all, delete-orphan", order_by="PlanUnassigned.id"
+        back_populates="plan",
+        cascade="all, delete-orphan",
+        order_by="PlanUnassigned.id",
+        lazy="selectin",
     )
 
 
@@ -84,7 +92,10 @@ class PlanRoute(Base):
     courier: Mapped[Courier] = relationship()
     vehicle: Mapped[Vehicle] = relationship()
     visits: Mapped[list[PlanVisit]] = relationship(
-        back_populates="route", cascade="all, delete-orphan", order_by="PlanVisit.sequence"
+        back_populates="route",
+        cascade="all, delete-orphan",
+        order_by="PlanVisit.sequence",
+        lazy="selectin",
     )
 
 

@@ -113,6 +113,7 @@ def day_shifts(session: Session, depot_id: int, epoch: datetime) -> list[Shift]:
                 Shift.ends_at > epoch,
             )
             .order_by(Shift.starts_at, Shift.id)
+            .options(selectinload(Shift.vehicle), selectinload(Shift.courier))
         )
     )
 
