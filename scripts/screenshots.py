@@ -37,7 +37,8 @@ def main(base: str) -> None:
         page.wait_for_selector(".swagger-ui .opblock")
         page.screenshot(path=OUT / "api-docs.png")
         page.close()
-        for login in LOGINS:
+        # The dispatcher first: the plan they publish is the route the courier then sees.
+        for login in sorted(LOGINS, key=lambda d: d.role != "dispatcher"):
             phone = login.role in ("courier", "customer")
             context = browser.new_context(viewport=PHONE if phone else DESKTOP)
             page = context.new_page()
@@ -52,6 +53,15 @@ def main(base: str) -> None:
                 page.get_by_test_id("map").wait_for(timeout=60_000)
                 page.wait_for_load_state("networkidle")
                 page.screenshot(path=OUT / "dispatcher-plan.png", full_page=True)
+                page.get_by_test_id("publish").click()
+                page.wait_for_load_state("networkidle")
+                # Move the first stop of the first route to the front of the last courier's.
+                page.evaluate("document.querySelector('.move-pick').click()")
+                shift = page.get_by_test_id("move-shift")
+                last = shift.locator("option").last.get_attribute("value")
+                shift.select_option(last)
+                page.get_by_test_id("violation").first.wait_for(timeout=30_000)
+                page.get_by_test_id("move-card").screenshot(path=OUT / "dispatcher-move.png")
             if login.role == "customer":
                 page.goto(base + "/portal/points")
                 page.screenshot(path=OUT / "customer-points.png", full_page=True)

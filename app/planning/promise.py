@@ -223,7 +223,9 @@ def offers(
                 out.append(_closed(day, w, tz))
                 continue
             if found is None or travel is None:
-                out.append(_no(day, w, Unavailable.NO_COURIER_CAN_REACH))
+                out.append(
+                    _no(day, w, Unavailable.NO_COURIER_CAN_REACH, "No courier works that day yet.")
+                )
                 continue
             stop = NewStop(
                 windows=(
@@ -275,8 +277,8 @@ def _closed(day: date, w: DayWindow, tz: ZoneInfo) -> Offer:
     return Offer(day, w, False, Unavailable.CUTOFF_PASSED, message)
 
 
-def _no(day: date, w: DayWindow, reason: Unavailable) -> Offer:
-    return Offer(day, w, False, reason, MESSAGES[reason])
+def _no(day: date, w: DayWindow, reason: Unavailable, message: str | None = None) -> Offer:
+    return Offer(day, w, False, reason, message or MESSAGES[reason])
 
 
 def place_accepted_order(session: Session, order: Order, *, now: datetime) -> None:
