@@ -245,6 +245,11 @@ def plan(plan_id: int) -> str:
                 "start": _hhmm(route.start_at, tz),
                 "end": _hhmm(route.end_at, tz),
                 "hours": round((route.end_at - route.start_at).total_seconds() / 3600, 1),
+                "shift_use": round(
+                    100
+                    * (route.end_at - route.start_at)
+                    / max(route.shift.ends_at - route.shift.starts_at, timedelta(minutes=1))
+                ),
                 "km": round(route.distance_m / 1000, 1),
                 "load": route.load_start[0],
                 "capacity": route.vehicle.capacity_units,
