@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app import demo
 from app.db import session_scope
-from app.orders.models import Order
+from app.orders.models import Order, OrderItem
 from app.planning import jobs, services
 from app.planning.models import Plan
 from app.planning.progress import Report, report_visit
@@ -119,3 +119,79 @@ def test_the_final_evening_wave_publishes_when_nobody_did(committed_factory):
         assert services.published_plan(s, depot_id=depot_id, day=summary.delivery_day).id == (
             plan_id
         )
+
+
+def test_an_order_that_fits_nowhere_triggers_a_replan_that_is_published(committed_factory):
+    """A car (50 units) carries A (10) and B (30) on one route, a bike (10) waits unused. C (20)
+    fits neither as they stand; re-planned, A rides the bike and B + C the car."""
+    from tests import factories as f
+
+    with session_scope(committed_factory) as s:
+        for factory_class in f.ALL:
+            factory_class._meta.sqlalchemy_session = s
+        depot = f.DepotFactory()
+        customer = f.CustomerFactory()
+        start = datetime(2030, 1, 15, 4, tzinfo=UTC)  # 07:00 in Moscow
+
+        def placed(number: str, lat: float, units: int) -> Order:
+            o = Order(
+                number=number,
+                customer=customer,
+                address=f.AddressFactory(customer=customer, lat=lat, lon=37.62),
+                depot=depot,
+                delivery_day=DAY,
+                window_start_at=start,
+                window_end_at=start.replace(hour=16),
+            )
+            o.items = [
+                OrderItem(
+                    product=f.ProductFactory(load_units=units), quantity=1, unit_price_minor=0
+                )
+            ]
+            s.add(o)
+            return o
+
+        # A lies on the way to B, so one route for both is shorter than two.
+        placed("RT-A", 55.72, 10)
+        placed("RT-B", 55.76, 30)
+        for kind, units in (("car", 50), ("bike", 10)):
+            f.ShiftFactory(
+                courier=f.CourierFactory(depot=depot),
+                vehicle=f.VehicleFactory(depot=depot, type=kind, capacity_units=units),
+                starts_at=start,
+                ends_at=start.replace(hour=19),
+            )
+        s.flush()
+        depot_id = depot.id
+    first = jobs.run_planning(
+        committed_factory, depot_id=depot_id, day=DAY, params=QUICK, time_limit_s=2
+    )
+    with session_scope(committed_factory) as s:
+        (route,) = s.get_one(Plan, first).routes
+        assert numbers(s, route) == ["RT-A", "RT-B"]
+        services.publish(s, plan_id=first, now=WAVE_AT)
+        for factory_class in f.ALL:
+            factory_class._meta.sqlalchemy_session = s
+        placed_c = Order(
+            number="RT-C",
+            customer_id=s.scalar(select(Order.customer_id).limit(1)),
+            address=f.AddressFactory(lat=55.74, lon=37.62),
+            depot_id=depot_id,
+            delivery_day=DAY,
+            window_start_at=start,
+            window_end_at=start.replace(hour=16),
+        )
+        placed_c.items = [
+            OrderItem(product=f.ProductFactory(load_units=20), quantity=1, unit_price_minor=0)
+        ]
+        s.add(placed_c)
+
+    touched = jobs.bring_up_to_date(committed_factory, plan_id=first, now=WAVE_AT, time_limit_s=2)
+
+    (replanned,) = touched
+    with session_scope(committed_factory) as s:
+        plan = s.get_one(Plan, replanned)
+        assert plan.replanned_from_id == first
+        assert plan.published_at is not None
+        by_vehicle = {r.vehicle.type: sorted(numbers(s, r)) for r in plan.routes}
+        assert by_vehicle == {"bike": ["RT-A"], "car": ["RT-B", "RT-C"]}
