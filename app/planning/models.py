@@ -58,19 +58,11 @@ class Plan(Base):
     # The published plan a re-plan started from; its started and finished stops stay fixed.
     replanned_from_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
 
-    # A plan is always read whole (routes, their visits, what was left out): load it in
-    # three queries, not one per route.
     routes: Mapped[list[PlanRoute]] = relationship(
-        back_populates="plan",
-        cascade="all, delete-orphan",
-        order_by="PlanRoute.id",
-        lazy="selectin",
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanRoute.id"
     )
     unassigned: Mapped[list[PlanUnassigned]] = relationship(
-        back_populates="plan",
-        cascade="all, delete-orphan",
-        order_by="PlanUnassigned.id",
-        lazy="selectin",
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanUnassigned.id"
     )
 
 
@@ -91,6 +83,8 @@ class PlanRoute(Base):
     shift: Mapped[Shift] = relationship()
     courier: Mapped[Courier] = relationship()
     vehicle: Mapped[Vehicle] = relationship()
+    # Routes are read with their visits: one query for all of them, not one per route. (A
+    # plan's routes stay lazy: the promise engine looks plans up a hundred times a second.)
     visits: Mapped[list[PlanVisit]] = relationship(
         back_populates="route",
         cascade="all, delete-orphan",
