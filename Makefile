@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy routing
 
-# About 2.5 hours on 2 cores; resumable (delete bench/results/ to start again).
+# About 2.7 hours on 2 cores (the planning benchmark, 12 min, always runs again); resumable (delete bench/results/ to start again).
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --build-constraint build-constraints.txt -e '.[dev,postgres,bench]'
 	$(BIN)/python -m bench.matrix

@@ -18,7 +18,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 HEADER = """# Benchmarks
 
 Written by `python -m bench.report` from `bench/results/`; `make bench` runs everything
-(about 2.5 hours on 2 cores) and is resumable: finished rows are kept. These are benchmark
+(about 2.7 hours on 2 cores) and is resumable: finished rows are kept. These are benchmark
 figures, never timed tests: the machines are shared and noisy, so every figure is a ratio
 against a baseline run in the same process, or a median.
 
