@@ -15,7 +15,9 @@ import numpy as np
 from routing.model import Problem, amounts
 
 if TYPE_CHECKING:
-    from routing.solver import EngineResult, SolveParameters
+    from pyvrp.stop import StoppingCriterion
+
+    from routing.solver import EngineResult, ProgressTracker, SolveParameters
 
 
 def supports(problem: Problem) -> bool:
@@ -32,10 +34,14 @@ def supports(problem: Problem) -> bool:
 
 
 def solve(
-    problem: Problem, candidates: Sequence[int], params: SolveParameters, deadline: float
+    problem: Problem,
+    candidates: Sequence[int],
+    params: SolveParameters,
+    deadline: float,
+    tracker: ProgressTracker | None = None,
 ) -> EngineResult:
     import pyvrp
-    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
     from routing.solver import EngineResult, drop_penalty
 
@@ -103,6 +109,8 @@ def solve(
     settings = pyvrp.SolveParams(
         penalty=pyvrp.PenaltyParams(max_penalty=max(100_000.0, 10.0 * biggest_prize))
     )
+    if tracker is not None:
+        criterion = _Watched(criterion, tracker)
     result = pyvrp.solve(
         data, criterion, seed=params.seed, display=False, collect_stats=False, params=settings
     )
@@ -113,3 +121,15 @@ def solve(
         stops = [candidates[a.idx] for a in route if a.type == pyvrp.ActivityType.CLIENT]
         routes.append((vehicle, stops))
     return EngineResult(routes, int(result.cost()) if result.is_feasible() else 0)
+
+
+class _Watched:
+    """A stopping criterion that also hands each best cost to the progress tracker."""
+
+    def __init__(self, inner: StoppingCriterion, tracker: ProgressTracker) -> None:
+        self.inner = inner
+        self.tracker = tracker
+
+    def __call__(self, best_cost: int) -> bool:
+        self.tracker(best_cost)
+        return self.inner(best_cost)

@@ -7,8 +7,9 @@ independent checker, so the plan and the checker cannot disagree.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
@@ -41,6 +42,45 @@ class SolveParameters:
 
 
 @dataclass(frozen=True, slots=True)
+class Progress:
+    """How a running search is doing, for a progress display."""
+
+    elapsed_s: float
+    objective: int  # the engine's own objective of the best plan so far: lower is better
+    first_objective: int  # the first plan's, to say how much the search has gained since
+    improvements: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class ProgressTracker:
+    """Fed every best-so-far objective by an engine; tells the callback at most once a second."""
+
+    def __init__(self, callback: ProgressCallback, every_s: float = 1.0) -> None:
+        self.callback = callback
+        self.every_s = every_s
+        self.started = time.perf_counter()
+        self.best: int | None = None
+        self.first: int | None = None
+        self.improvements = 0
+        self.told = float("-inf")
+
+    def __call__(self, objective: float) -> None:
+        value = int(objective)
+        if self.best is not None and value >= self.best:
+            return
+        self.best = value
+        self.first = value if self.first is None else self.first
+        self.improvements += 1
+        now = time.perf_counter()
+        if now - self.told >= self.every_s:
+            self.told = now
+            with contextlib.suppress(Exception):  # a display must never stop a search
+                self.callback(Progress(now - self.started, value, self.first, self.improvements))
+
+
+@dataclass(frozen=True, slots=True)
 class EngineResult:
     routes: Sequences
     objective: int
@@ -54,8 +94,14 @@ def drop_penalty(problem: Problem, stop: int) -> int:
     return base * 10 * problem.stops[stop].priority
 
 
-def solve(problem: Problem, params: SolveParameters | None = None) -> Plan:
+def solve(
+    problem: Problem,
+    params: SolveParameters | None = None,
+    progress: ProgressCallback | None = None,
+) -> Plan:
+    """Plan every stop that can be planned; ``progress`` hears of better plans as they come."""
     params = params or SolveParameters()
+    tracker = ProgressTracker(progress) if progress is not None else None
     started = time.perf_counter()
     ruled_out = reasons.precheck(problem)
     candidates = [i for i in range(len(problem.stops)) if i not in ruled_out]
@@ -67,7 +113,7 @@ def solve(problem: Problem, params: SolveParameters | None = None) -> Plan:
     # Keep a little time back for re-timing and explaining what was left out.
     reserve = 0.05 + 0.0003 * len(problem.stops)
     deadline_wall = time.time() + max(0.1, params.time_limit_s - reserve)
-    result = _portfolio(problem, candidates, params, engine, deadline_wall)
+    result = _portfolio(problem, candidates, params, engine, deadline_wall, tracker)
     timed = feasibility.check(problem, _repaired(problem, result.routes))
     routes = tuple(t.route for t in timed if t.route.visits)
     planned = {s for r in routes for s in r.stops}
@@ -106,6 +152,7 @@ def _run_engine(
     engine: str,
     deadline_wall: float,
     variant: int,
+    tracker: ProgressTracker | None = None,
 ) -> EngineResult:
     """One search; module-level so a spawned worker process can run it."""
     deadline = time.perf_counter() + (deadline_wall - time.time())
@@ -113,9 +160,9 @@ def _run_engine(
         from routing import pyvrp_engine
 
         return pyvrp_engine.solve(
-            problem, candidates, replace(params, seed=params.seed + variant), deadline
+            problem, candidates, replace(params, seed=params.seed + variant), deadline, tracker
         )
-    return solve_ortools(problem, candidates, params, deadline, variant=variant)
+    return solve_ortools(problem, candidates, params, deadline, variant=variant, tracker=tracker)
 
 
 def _score(problem: Problem, candidates: Sequence[int], result: EngineResult) -> tuple[int, int]:
@@ -139,9 +186,10 @@ def _portfolio(
     params: SolveParameters,
     engine: str,
     deadline_wall: float,
+    tracker: ProgressTracker | None = None,
 ) -> EngineResult:
     if params.workers <= 1:
-        return _run_engine(problem, candidates, params, engine, deadline_wall, 0)
+        return _run_engine(problem, candidates, params, engine, deadline_wall, 0, tracker)
     # spawn, not fork: the web app solves from a thread, and forking a threaded process is
     # unsafe. Worker start-up eats into their budget; worker 0 searches here meanwhile.
     with ProcessPoolExecutor(params.workers - 1, mp_context=get_context("spawn")) as pool:
@@ -149,7 +197,8 @@ def _portfolio(
             pool.submit(_run_engine, problem, candidates, params, engine, deadline_wall, k)
             for k in range(1, params.workers)
         ]
-        results = [_run_engine(problem, candidates, params, engine, deadline_wall, 0)]
+        # Only the search in this process reports progress (a callback cannot cross over).
+        results = [_run_engine(problem, candidates, params, engine, deadline_wall, 0, tracker)]
         results += [f.result() for f in futures]
     return min(results, key=lambda r: _score(problem, candidates, r))
 
@@ -168,6 +217,7 @@ def solve_ortools(
     params: SolveParameters,
     deadline: float,
     variant: int = 0,
+    tracker: ProgressTracker | None = None,
 ) -> EngineResult:
     """OR-Tools routing: every feature of the model (skills, breaks, several windows)."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -229,6 +279,8 @@ def solve_ortools(
     search.time_limit.FromMilliseconds(max(1, int((deadline - time.perf_counter()) * 1000)))
     if params.iteration_limit is not None:
         search.solution_limit = params.iteration_limit
+    if tracker is not None:
+        model.AddAtSolutionCallback(lambda: tracker(model.CostVar().Max()))
     solution = model.SolveWithParameters(search)
     if solution is None:
         return EngineResult([], 0)

@@ -15,7 +15,7 @@ from app.fleet.models import Depot
 from app.orders.models import Order, OrderStatus
 from app.planning import editing, services
 from app.planning.models import Plan, PlanStatus
-from routing.solver import SolveParameters
+from routing.solver import Progress, SolveParameters
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +38,24 @@ def run_planning(
     return plan_id
 
 
+# How each search running in this process is doing, by plan id: the board's progress bar
+# reads it. (Another process serving the page sees only the elapsed time.)
+LIVE: dict[int, Progress] = {}
+
+
 def solve_started(
     factory: sessionmaker[Session], *, plan_id: int, params: SolveParameters | None = None
 ) -> None:
     """Solve a version already started (its row committed, so pages can show progress)."""
     try:
         with session_scope(factory) as session:
-            services.solve_plan(session, plan_id=plan_id, now=utcnow(), params=params)
+            services.solve_plan(
+                session,
+                plan_id=plan_id,
+                now=utcnow(),
+                params=params,
+                progress=lambda p: LIVE.__setitem__(plan_id, p),
+            )
     except DomainError as exc:
         with session_scope(factory) as session:
             services.mark_failed(session, plan_id=plan_id, error=str(exc), now=utcnow())
@@ -58,6 +69,8 @@ def solve_started(
                 error=f"The solver stopped with an error ({exc.__class__.__name__}); nothing "
                 "of this version was saved. Try again.",
             )
+    finally:
+        LIVE.pop(plan_id, None)
 
 
 def planning_wave(

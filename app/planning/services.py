@@ -21,7 +21,7 @@ from app.planning.problem import (
 )
 from routing.matrix import GeodesicMatrix, MatrixProvider
 from routing.plan import Route
-from routing.solver import SolveParameters, solve
+from routing.solver import ProgressCallback, SolveParameters, solve
 
 __all__ = ["SERVICE_S_BASE", "NothingToPlanWith", "build_problem"]
 
@@ -86,6 +86,7 @@ def solve_plan(
     now: datetime,
     params: SolveParameters | None = None,
     matrix: MatrixProvider | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Plan:
     """Solve and store the whole result, or raise and store nothing (the caller rolls back).
 
@@ -109,7 +110,7 @@ def solve_plan(
         moving=moving,
         exclude_order_ids=[v.order_id for u in moving for v in u.fixed],
     )
-    result = solve(day.problem, params or SolveParameters(time_limit_s=plan.time_limit_s))
+    result = solve(day.problem, params or SolveParameters(time_limit_s=plan.time_limit_s), progress)
     fixed = {u.shift_id: u for u in moving}
     solved = {day.shifts[r.vehicle].id: r for r in result.routes}
     for k, shift in enumerate(day.shifts):

@@ -154,7 +154,17 @@ def _plan_or_404(plan_id: int) -> Plan:
 
 def _status(plan: Plan) -> dict[str, Any]:
     elapsed = (utcnow() - plan.created_at).total_seconds()
+    live = planning_jobs.LIVE.get(plan.id)
+    search = None
+    if live is not None:
+        gain = (
+            (live.first_objective - live.objective) / live.first_objective
+            if live.first_objective
+            else 0
+        )
+        search = {"improvements": live.improvements, "gain_percent": round(100 * gain, 1)}
     return {
+        "search": search,
         "status": plan.status,
         "version": plan.version,
         "elapsed_s": round(elapsed, 1),

@@ -127,3 +127,31 @@ def test_a_move_is_checked_before_saving_and_an_override_needs_a_reason(board, s
     assert "Reason given:</span> Customer is out until evening" in saved
     session.expire_all()
     assert plan.routes[0].visits[1].order_id == morning
+
+
+def test_progress_says_how_the_search_is_going(board, session, day):
+    from app.planning import jobs, services
+    from routing.solver import Progress
+
+    plan = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=30)
+    session.commit()
+    jobs.LIVE[plan.id] = Progress(
+        elapsed_s=3.0, objective=900, first_objective=1000, improvements=5
+    )
+    try:
+        status = board.get(f"/dispatcher/plans/{plan.id}/status").get_json()
+    finally:
+        jobs.LIVE.pop(plan.id)
+
+    assert status["status"] == "solving"
+    assert status["search"] == {"improvements": 5, "gain_percent": 10.0}
+
+
+def test_a_finished_search_leaves_no_progress_behind(board, session, day):
+    from app.planning import jobs
+
+    location = plan_the_day(board)
+
+    plan_id = int(location.rstrip("/").split("/")[-1])
+    assert plan_id not in jobs.LIVE
+    assert board.get(location + "/status").get_json()["search"] is None

@@ -8,7 +8,7 @@ import pytest
 from routing import feasibility
 from routing.model import Break, Problem, Stop, StopKind, TimeWindow
 from routing.plan import Plan, Reason
-from routing.solver import SolveParameters, planned_routes, solve
+from routing.solver import Progress, SolveParameters, planned_routes, solve
 from tests.routing.instances import delivery, pickup, problem, van
 
 QUICK = SolveParameters(time_limit_s=1.0, iteration_limit=200)
@@ -318,3 +318,24 @@ def test_reason_comes_from_the_vehicles_with_room_not_the_full_ones():
     assert left.reason is Reason.WINDOW_UNREACHABLE
     assert "roomy" in left.message
     assert "cold" not in left.message
+
+
+@pytest.mark.parametrize("engine", ["pyvrp", "ortools"])
+def test_progress_reports_better_plans_as_the_search_finds_them(engine):
+    rng = np.random.default_rng(3)
+    positions = [int(x) for x in rng.integers(1, 5_000, size=40)]
+    p = problem(
+        [delivery(f"s{i}", i + 1, window=TimeWindow(0, 50_000)) for i in range(40)],
+        vehicles=[van(f"v{k}", capacity=15) for k in range(4)],
+        positions=positions,
+    )
+    heard: list[Progress] = []
+
+    plan = solve(p, SolveParameters(time_limit_s=1.5, seed=1, engine=engine), progress=heard.append)
+
+    assert heard, "the first plan found is always reported"
+    objectives = [h.objective for h in heard]
+    assert objectives == sorted(objectives, reverse=True)
+    assert all(h.objective <= h.first_objective for h in heard)
+    assert [h.improvements for h in heard] == sorted(h.improvements for h in heard)
+    assert len(plan.unassigned) == 0
