@@ -39,8 +39,13 @@ class NothingToPlanWith(DomainError):
     pass
 
 
-def service_s(order: Order) -> int:
-    return SERVICE_S_BASE + SERVICE_S_PER_UNIT * order.load_units
+def offset_s(moment: datetime, epoch: datetime) -> int:
+    """Routing time: whole seconds since the day's local midnight, never negative."""
+    return max(0, int((moment - epoch).total_seconds()))
+
+
+def service_s(load_units: int) -> int:
+    return SERVICE_S_BASE + SERVICE_S_PER_UNIT * load_units
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ class DayProblem:
         object.__setattr__(self, "vehicle_index", {s.id: k for k, s in enumerate(self.shifts)})
 
     def seconds(self, moment: datetime) -> int:
-        return max(0, int((moment - self.epoch).total_seconds()))
+        return offset_s(moment, self.epoch)
 
     def at(self, seconds: int) -> datetime:
         return self.epoch + timedelta(seconds=seconds)
@@ -138,7 +143,7 @@ def assemble(
         points.append(u.point)
     profiles = sorted({s.vehicle.type for s in shifts if s.vehicle is not None})
     distance, durations = (matrix or GeodesicMatrix()).matrices(points, profiles)
-    now_s = max(0, int((now - epoch).total_seconds())) if now is not None else 0
+    now_s = offset_s(now, epoch) if now is not None else 0
     on_board = {v.order_id: u.shift_id for u in moving_by_shift.values() for v in u.remaining}
     # Goods are loaded at the depot: a vehicle out on the road can take no new order.
     loads = {"loaded-at-depot"} if moving_by_shift else set()
@@ -148,12 +153,9 @@ def assemble(
             kind=rm.StopKind.DELIVERY,
             location=i + 1,
             windows=(
-                rm.TimeWindow(
-                    max(0, int((o.window_start_at - epoch).total_seconds())),
-                    max(0, int((o.window_end_at - epoch).total_seconds())),
-                ),
+                rm.TimeWindow(offset_s(o.window_start_at, epoch), offset_s(o.window_end_at, epoch)),
             ),
-            service_s=service_s(o),
+            service_s=service_s(o.load_units),
             delivery=(o.load_units,),
             skills=frozenset({f"on-board-{on_board[o.id]}"} if o.id in on_board else loads),
         )
@@ -168,14 +170,14 @@ def assemble(
         if ident in seen:
             ident = f"{ident}/{s.id}"
         seen.add(ident)
-        late = max(0, int((s.ends_at - epoch).total_seconds()))
-        early = max(0, int((s.starts_at - epoch).total_seconds()), now_s)
+        late = offset_s(s.ends_at, epoch)
+        early = max(offset_s(s.starts_at, epoch), now_s)
         start, capacity = 0, s.vehicle.capacity_units
         skills = frozenset(s.courier.skills)
         u = moving_by_shift.get(s.id)
         if u is not None:
             start = 1 + list(moving_by_shift).index(s.id)
-            early = max(early, int((u.ready_at - epoch).total_seconds()))
+            early = max(early, offset_s(u.ready_at, epoch))
             # Only what is on board can still be delivered until it comes back to the depot.
             capacity = sum(load_of[v.order_id] for v in u.remaining)
             skills = skills | {f"on-board-{s.id}"}

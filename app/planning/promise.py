@@ -34,15 +34,15 @@ from app.planning.editing import current_plan, insert_order, route_specs
 from app.planning.models import Plan
 from app.planning.problem import (
     PLANNABLE,
-    SERVICE_S_BASE,
-    SERVICE_S_PER_UNIT,
+    assemble,
     day_shifts,
+    offset_s,
     plan_problem,
+    service_s,
 )
 from routing.insertion import InsertionIndex, NewStop, Outcome, Refusal, RouteSpec, Travel
 from routing.matrix import GeodesicMatrix
-from routing.model import Depot as RoutingDepot
-from routing.model import Problem, TimeWindow, Vehicle
+from routing.model import TimeWindow
 
 
 class Unavailable(StrEnum):
@@ -134,36 +134,12 @@ def _fleet_index(
     key = ("fleet", depot.id, day, tuple(s.id for s in shifts), int(accepted or 0))
 
     def build() -> DayIndex:
-        profiles = sorted({s.vehicle.type for s in shifts if s.vehicle is not None})
-        distance, durations = matrix.matrices([(depot.lat, depot.lon)], profiles)
-        vehicles = []
-        for s in shifts:
-            assert s.vehicle is not None
-            vehicles.append(
-                Vehicle(
-                    id=str(s.id),
-                    capacity=(s.vehicle.capacity_units,),
-                    shift=TimeWindow(
-                        max(0, int((s.starts_at - epoch).total_seconds())),
-                        max(0, int((s.ends_at - epoch).total_seconds())),
-                    ),
-                    start_depot=0,
-                    end_depot=0,
-                    profile=s.vehicle.type,
-                    skills=frozenset(s.courier.skills),
-                )
-            )
-        problem = Problem(
-            depots=[RoutingDepot(depot.code, 0)],
-            vehicles=vehicles,
-            stops=[],
-            distance_m=distance,
-            duration_s=durations,
-        )
-        routes = [RouteSpec(k, ()) for k in range(len(vehicles))]
+        # The day's shifts over no stops at all: each an empty route from the depot and back.
+        day_problem = assemble(depot, epoch, [], shifts, matrix=matrix)
+        routes = [RouteSpec(k, ()) for k in range(len(shifts))]
         return DayIndex(
-            InsertionIndex(problem, routes),
-            np.asarray([(depot.lat, depot.lon)], dtype=np.float64),
+            InsertionIndex(day_problem.problem, routes),
+            np.asarray(day_problem.points, dtype=np.float64),
             epoch,
             from_plan=False,
             accepted_units=int(accepted or 0),
@@ -203,7 +179,6 @@ def offers(
     matrix = matrix or GeodesicMatrix()
     tz = ZoneInfo(depot.timezone)
     today = now.astimezone(tz).date()
-    stop_service = SERVICE_S_BASE + SERVICE_S_PER_UNIT * units
     out: list[Offer] = []
     for d in range(days):
         day = today + timedelta(days=d)
@@ -229,15 +204,12 @@ def offers(
                 continue
             stop = NewStop(
                 windows=(
-                    TimeWindow(
-                        max(0, int((w.start_at - found.epoch).total_seconds())),
-                        max(0, int((w.end_at - found.epoch).total_seconds())),
-                    ),
+                    TimeWindow(offset_s(w.start_at, found.epoch), offset_s(w.end_at, found.epoch)),
                 ),
-                service_s=stop_service,
+                service_s=service_s(units),
                 delivery=(units,),
             )
-            not_before = max(0, int((now - found.epoch).total_seconds()))
+            not_before = offset_s(now, found.epoch)
             outcome = found.index.insertions(stop, travel, not_before_s=not_before)
             if outcome.refusal is Refusal.CAPACITY:
                 out.append(_no(day, w, Unavailable.CAPACITY_FULL))
