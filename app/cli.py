@@ -133,8 +133,33 @@ def users_token(email: str, label: str) -> None:
         click.echo(account_services.issue_token(session, user=user, label=label))
 
 
+@click.command("wave")
+@click.option(
+    "--kind",
+    type=click.Choice(["tomorrow", "final", "same-day"]),
+    default="tomorrow",
+    show_default=True,
+    help="tomorrow: draft tomorrow; final: draft and publish if nobody has; same-day: take "
+    "today's new orders into the published plan.",
+)
+@click.option("--time-limit", type=float, default=None, help="Seconds (default: by day size).")
+@with_appcontext
+def wave(kind: str, time_limit: float | None) -> None:
+    """Run a planning wave now, as the scheduler would."""
+    from app.planning import jobs
+
+    if kind == "same-day":
+        touched = jobs.same_day_wave(_factory(), time_limit_s=time_limit)
+    else:
+        touched = jobs.planning_wave(_factory(), time_limit_s=time_limit, final=kind == "final")
+    if touched:
+        click.echo(f"Plans changed or made: {', '.join(str(i) for i in touched)}.")
+    else:
+        click.echo("Nothing to do: every order is already in its day's plan.")
+
+
 def register(app: Flask) -> None:
-    for command in (db_group, demo, users_group):
+    for command in (db_group, demo, users_group, wave):
         app.cli.add_command(command)
 
 

@@ -62,3 +62,20 @@ def test_users_token_prints_a_working_token(app, client, make_user):
     token = result.output.strip()
     response = client.get("/api/v1/couriers", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
+
+
+def test_a_wave_can_be_run_by_hand(app, session):
+    from app import demo
+    from app.db import utcnow
+    from app.planning.models import Plan
+
+    summary = demo.load(session, now=utcnow())
+    session.commit()
+
+    result = app.test_cli_runner().invoke(args=["wave", "--kind", "final", "--time-limit", "1"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Plans changed or made: ")
+    plan = session.scalars(select(Plan)).one()
+    assert plan.delivery_day == summary.delivery_day
+    assert plan.published_at is not None
