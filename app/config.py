@@ -62,12 +62,31 @@ class Config:
         # app.planning.services.time_budget).
         budget = env.get("ROUNDTRIP_PLANNING_TIME_LIMIT_S", "auto")
         self.PLANNING_TIME_LIMIT_S = None if budget == "auto" else float(budget)
-        # Local times (SCHEDULER_TIMEZONE) at which tomorrow is planned as a draft; empty: none.
+        # Local times (each depot's own) at which tomorrow is planned; the last one publishes.
         waves = env.get("ROUNDTRIP_PLANNING_WAVES", "18:00,23:30")
-        self.PLANNING_WAVES = tuple(w.strip() for w in waves.split(",") if w.strip())
+        self.PLANNING_WAVES = _times(waves)
+        # Per depot, by code: "MSK-S=17:00,22:30;SPB=18:00,23:45"; others use PLANNING_WAVES.
+        self.PLANNING_WAVES_BY_DEPOT = {
+            code.strip(): _times(times)
+            for code, _, times in (
+                part.partition("=")
+                for part in env.get("ROUNDTRIP_PLANNING_WAVES_BY_DEPOT", "").split(";")
+                if part.strip()
+            )
+        }
         # Today is re-planned this often when orders arrived after the published plan; 0: never.
         self.SAME_DAY_WAVE_MINUTES = int(env.get("ROUNDTRIP_SAME_DAY_WAVE_MINUTES", "20"))
         self.SCHEDULER_TIMEZONE = env.get("ROUNDTRIP_SCHEDULER_TIMEZONE", "Europe/Moscow")
 
     def as_dict(self) -> dict[str, object]:
         return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+def _times(text: str) -> tuple[str, ...]:
+    """Comma-separated HH:MM times; a bad one stops the start with a message saying which."""
+    times = tuple(t.strip() for t in text.split(",") if t.strip())
+    for t in times:
+        hour, _, minute = t.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError(f"planning waves: {t!r} is not a time like 18:00")
+    return times

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db import session_scope
+from app.fleet.models import Depot
 from app.planning import jobs as planning_jobs
 from loyalty import jobs as loyalty_jobs
+
+log = logging.getLogger(__name__)
 
 
 def build_scheduler(
@@ -20,22 +26,41 @@ def build_scheduler(
     planning_waves: Sequence[str] = ("18:00", "23:30"),
     planning_time_limit_s: float | None = None,
     same_day_every_min: int = 20,
+    waves_by_depot: Mapping[str, Sequence[str]] | None = None,
 ) -> BackgroundScheduler:
-    """Every scheduled job with its trigger; started by the web app when enabled."""
+    """Every scheduled job with its trigger; started by the web app when enabled.
+
+    Evening waves run per depot at its own local times (``waves_by_depot``, by depot code,
+    else ``planning_waves``). Depots are read once here: one added later is planned by waves
+    after the next restart (and by hand until then).
+    """
     scheduler = BackgroundScheduler(timezone=timezone)
-    for n, at in enumerate(planning_waves):
-        hour, minute = (int(x) for x in at.split(":"))
-        final = n == len(planning_waves) - 1  # the last wave of the evening publishes
-        scheduler.add_job(
-            planning_jobs.planning_wave,
-            CronTrigger(hour=hour, minute=minute, timezone=timezone),
-            kwargs={"factory": factory, "time_limit_s": planning_time_limit_s, "final": final},
-            id=f"planning-wave-{hour:02d}{minute:02d}",
-            name=f"Plan tomorrow ({at}{', final: publishes' if final else ', draft'})",
-            replace_existing=True,
-            coalesce=True,
-            misfire_grace_time=1800,
-        )
+    waves_by_depot = dict(waves_by_depot or {})
+    with session_scope(factory) as session:
+        depots = [(d.id, d.code, d.timezone) for d in session.scalars(select(Depot))]
+    for unknown in sorted(set(waves_by_depot) - {code for _, code, _ in depots}):
+        log.warning("planning waves are configured for depot %s, which does not exist", unknown)
+    for depot_id, code, depot_tz in depots:
+        times = waves_by_depot.get(code, planning_waves)
+        for n, at in enumerate(times):
+            hour, minute = (int(x) for x in at.split(":"))
+            final = n == len(times) - 1  # the last wave of the evening publishes
+            scheduler.add_job(
+                planning_jobs.planning_wave,
+                CronTrigger(hour=hour, minute=minute, timezone=depot_tz),
+                kwargs={
+                    "factory": factory,
+                    "time_limit_s": planning_time_limit_s,
+                    "final": final,
+                    "depot_ids": [depot_id],
+                },
+                id=f"planning-wave-{code}-{hour:02d}{minute:02d}",
+                name=f"Plan tomorrow at {code} ({at} {depot_tz}"
+                f"{', final: publishes' if final else ', draft'})",
+                replace_existing=True,
+                coalesce=True,
+                misfire_grace_time=1800,
+            )
     if same_day_every_min > 0:
         scheduler.add_job(
             planning_jobs.same_day_wave,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -79,6 +80,7 @@ def planning_wave(
     time_limit_s: float | None = None,
     now: datetime | None = None,
     final: bool = False,
+    depot_ids: Sequence[int] | None = None,
 ) -> list[int]:
     """A scheduled evening wave for tomorrow (each depot's local date).
 
@@ -91,7 +93,10 @@ def planning_wave(
     now = now or utcnow()
     with session_scope(factory) as session:
         days = []
-        for depot in session.scalars(select(Depot).order_by(Depot.id)):
+        query = select(Depot).order_by(Depot.id)
+        if depot_ids is not None:
+            query = query.where(Depot.id.in_(depot_ids))
+        for depot in session.scalars(query):
             tomorrow = (now.astimezone(ZoneInfo(depot.timezone)) + timedelta(days=1)).date()
             published = services.published_plan(session, depot_id=depot.id, day=tomorrow)
             days.append((depot.id, tomorrow, published.id if published else None))

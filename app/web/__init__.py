@@ -64,6 +64,7 @@ def register_scheduler(app: Flask) -> None:
         app.extensions[EXTENSION_KEY],
         app.config["SCHEDULER_TIMEZONE"],
         planning_waves=app.config["PLANNING_WAVES"],
+        waves_by_depot=app.config.get("PLANNING_WAVES_BY_DEPOT"),
         planning_time_limit_s=app.config["PLANNING_TIME_LIMIT_S"],
         same_day_every_min=app.config["SAME_DAY_WAVE_MINUTES"],
     )

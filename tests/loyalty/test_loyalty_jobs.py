@@ -55,12 +55,7 @@ def test_scheduler_has_the_nightly_expiry(committed_factory):
     jobs_listed = describe(scheduler)
 
     by_id = {j["id"]: j["trigger"] for j in jobs_listed}
-    assert set(by_id) == {
-        "loyalty-expire-points",
-        "planning-wave-1800",
-        "planning-wave-2330",
-        "planning-same-day",
-    }
+    # No depot yet: no evening planning wave (tests/planning/test_wave_schedule.py has them).
+    assert set(by_id) == {"loyalty-expire-points", "planning-same-day"}
     assert "0:20:00" in by_id["planning-same-day"]
     assert "hour='3'" in by_id["loyalty-expire-points"]
-    assert "hour='23', minute='30'" in by_id["planning-wave-2330"]
