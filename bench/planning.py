@@ -35,6 +35,7 @@ from app.fleet.models import Courier, Depot, Shift, Vehicle
 from app.orders.models import DeliveryWindowTemplate, Order, OrderItem
 from app.orders.windows import DayWindow, local_midnight, windows_for_day
 from app.planning import editing, promise, services
+from app.planning.editing import route_specs
 from app.planning.models import Plan
 from app.planning.problem import plan_problem
 from bench.vrptw import RESULTS
@@ -134,10 +135,7 @@ def seed(factory, rng: random.Random) -> int:  # type: ignore[no-untyped-def]
 def travel_s(session, plan: Plan) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """Total travel seconds of the plan by the checker's timing, and its violation count."""
     day = plan_problem(session, plan)
-    routes = [
-        (day.vehicle_index[r.shift_id], [day.stop_index[v.order_id] for v in r.visits])
-        for r in plan.routes
-    ]
+    routes = [(spec.vehicle, spec.stops) for spec in route_specs(day, plan)]
     total = 0
     for vehicle, stops in routes:
         locs = [0] + [day.problem.stops[s].location for s in stops] + [0]

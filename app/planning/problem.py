@@ -85,6 +85,16 @@ def under_way(route: PlanRoute, orders: Mapping[int, Order]) -> UnderWay | None:
     )
 
 
+def routes_under_way(plan: Plan, orders: Mapping[int, Order]) -> list[UnderWay]:
+    return [u for r in plan.routes if (u := under_way(r, orders)) is not None]
+
+
+def _with_shifts(session: Session, shifts: list[Shift], shift_ids: Iterable[int]) -> list[Shift]:
+    """The day's shifts plus those a plan still uses (a vehicle since taken out of service)."""
+    known = {s.id for s in shifts}
+    return shifts + [session.get_one(Shift, i) for i in dict.fromkeys(shift_ids) if i not in known]
+
+
 @dataclass(frozen=True)
 class DayProblem:
     problem: rm.Problem
@@ -92,6 +102,7 @@ class DayProblem:
     orders: list[Order]  # stop i is orders[i]
     shifts: list[Shift]  # vehicle k is shifts[k]
     points: list[tuple[float, float]]  # matrix location i at (lat, lon)
+    moving: dict[int, UnderWay]  # routes under way by shift id; they start where it stands
     stop_index: dict[int, int] = field(init=False)
     vehicle_index: dict[int, int] = field(init=False)
 
@@ -197,7 +208,7 @@ def assemble(
     problem = rm.Problem(
         depots=depots, vehicles=vehicles, stops=stops, distance_m=distance, duration_s=durations
     )
-    return DayProblem(problem, epoch, orders, shifts, points)
+    return DayProblem(problem, epoch, orders, shifts, points, moving_by_shift)
 
 
 def build_problem(
@@ -239,10 +250,7 @@ def build_problem(
         )
         if (o.status in PLANNABLE or o.id in on_board) and o.id not in excluded
     ]
-    known = {s.id for s in shifts}
-    shifts += [
-        s for u in moving if u.shift_id not in known for s in [session.get_one(Shift, u.shift_id)]
-    ]
+    shifts = _with_shifts(session, shifts, [u.shift_id for u in moving])
     return assemble(depot, epoch, orders, shifts, matrix=matrix, now=now, moving=moving)
 
 
@@ -271,11 +279,8 @@ def plan_problem(
         )
     }
     orders = [loaded[i] for i in order_ids] + [o for o in extra_orders if o.id not in loaded]
-    shifts = day_shifts(session, plan.depot_id, epoch)
-    known = {s.id for s in shifts}
-    shifts += [session.get_one(Shift, r.shift_id) for r in plan.routes if r.shift_id not in known]
-    moving = []
-    if project:
-        by_id = {o.id: o for o in orders}
-        moving = [u for r in plan.routes if (u := under_way(r, by_id)) is not None]
+    shifts = _with_shifts(
+        session, day_shifts(session, plan.depot_id, epoch), [r.shift_id for r in plan.routes]
+    )
+    moving = routes_under_way(plan, {o.id: o for o in orders}) if project else []
     return assemble(depot, epoch, orders, shifts, matrix=matrix, now=now, moving=moving)

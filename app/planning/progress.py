@@ -13,7 +13,7 @@ from app.errors import Conflict, NotFound
 from app.orders import services as order_services
 from app.orders.models import Order, OrderStatus
 from app.planning.models import Plan, PlanVisit, VisitOutcome
-from app.planning.problem import plan_problem, under_way
+from app.planning.problem import plan_problem
 from app.planning.services import published_plan
 from routing.feasibility import time_route
 
@@ -91,7 +91,7 @@ def projection(session: Session, plan: Plan, *, now: datetime) -> dict[int, Stop
     orders = {o.id: o for o in day.orders}
     out: dict[int, StopProgress] = {}
     for route in plan.routes:
-        moving = under_way(route, orders)
+        moving = day.moving.get(route.shift_id)
         remaining = moving.remaining if moving is not None else list(route.visits)
         vehicle = day.vehicle_index[route.shift_id]
         stops = [day.stop_index[v.order_id] for v in remaining]

@@ -12,18 +12,14 @@ from app.orders.models import Order, OrderStatus
 from app.planning.models import Plan, PlanRoute, PlanStatus, PlanUnassigned, PlanVisit
 from app.planning.problem import (
     PLANNABLE,
-    SERVICE_S_BASE,
     DayProblem,
-    NothingToPlanWith,
     UnderWay,
     build_problem,
-    under_way,
+    routes_under_way,
 )
 from routing.matrix import GeodesicMatrix, MatrixProvider
 from routing.plan import Route
 from routing.solver import ProgressCallback, SolveParameters, solve
-
-__all__ = ["SERVICE_S_BASE", "NothingToPlanWith", "build_problem"]
 
 
 def time_budget(orders: int) -> float:
@@ -98,8 +94,7 @@ def solve_plan(
     base = published_plan(session, depot_id=plan.depot_id, day=plan.delivery_day)
     moving: list[UnderWay] = []
     if base is not None and base.id != plan.id:
-        orders = _orders_of(session, base)
-        moving = [u for r in base.routes if (u := under_way(r, orders)) is not None]
+        moving = routes_under_way(base, _orders_of(session, base))
         plan.replanned_from_id = base.id
     day = build_problem(
         session,

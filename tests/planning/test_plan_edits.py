@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.errors import Conflict, ValidationFailed
 from app.orders.models import Order, OrderItem, OrderStatus
 from app.planning import editing, services
+from app.planning.editing import route_specs
 from app.planning.models import PlanChange
 from app.planning.problem import plan_problem
 from app.planning.progress import Report, projection, report_visit
@@ -45,10 +46,7 @@ def late_order(session, world, number, lat, lon, hour_utc, units=0):  # type: ig
 def windows_kept(session, plan) -> list[str]:  # type: ignore[no-untyped-def]
     """Every stop served inside its order's window, judged by the independent checker."""
     day = plan_problem(session, plan)
-    routes = [
-        (day.vehicle_index[r.shift_id], [day.stop_index[v.order_id] for v in r.visits])
-        for r in plan.routes
-    ]
+    routes = [(spec.vehicle, spec.stops) for spec in route_specs(day, plan)]
     return [v.message for v in feasibility.violations(day.problem, routes)]
 
 

@@ -15,6 +15,7 @@ from app.fleet.models import Depot
 from app.orders.models import Order, OrderStatus
 from app.planning import jobs, services
 from app.planning.models import Plan, PlanRoute, PlanStatus
+from app.planning.problem import SERVICE_S_BASE, build_problem
 from routing import feasibility
 from routing.solver import SolveParameters
 from tests.planning.conftest import DAY
@@ -24,7 +25,7 @@ ITERATIONS = 3000  # enough for the demo day to plan 90 % of its orders; about 1
 
 
 def test_problem_uses_local_seconds_load_and_vehicle_profile(session, day):
-    built = services.build_problem(session, depot_id=day.depot.id, day=DAY)
+    built = build_problem(session, depot_id=day.depot.id, day=DAY)
 
     morning = built.problem.stops[0]
     assert (morning.id, morning.windows[0].early_s, morning.windows[0].late_s) == (
@@ -35,7 +36,7 @@ def test_problem_uses_local_seconds_load_and_vehicle_profile(session, day):
     (vehicle,) = built.problem.vehicles
     assert (vehicle.profile, vehicle.capacity) == ("car", (50,))
     assert (vehicle.shift.early_s, vehicle.shift.late_s) == (7 * 3600, 23 * 3600)
-    assert morning.service_s == services.SERVICE_S_BASE  # no items: load 0
+    assert morning.service_s == SERVICE_S_BASE  # no items: load 0
 
 
 def test_plan_is_stored_whole_with_times_inside_the_windows(session, day):
@@ -111,7 +112,7 @@ def test_the_demo_day_plans_feasibly_and_explains_every_order_left_out(session):
         params=SolveParameters(time_limit_s=120, seed=1, iteration_limit=ITERATIONS),
     )
 
-    built = services.build_problem(session, depot_id=depot_id, day=summary.delivery_day)
+    built = build_problem(session, depot_id=depot_id, day=summary.delivery_day)
     stop = {o.id: i for i, o in enumerate(built.orders)}
     vehicle = {s.id: k for k, s in enumerate(built.shifts)}
     routes = [(vehicle[r.shift_id], [stop[v.order_id] for v in r.visits]) for r in plan.routes]
