@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, NotFound
 from app.orders import services as order_services
 from app.orders.models import Order, OrderStatus
-from app.planning.models import Plan, PlanVisit, VisitOutcome
+from app.planning.models import Plan, PlanRoute, PlanVisit, VisitOutcome
 from app.planning.problem import plan_problem
 from app.planning.services import published_plan
 from routing.feasibility import time_route
@@ -67,6 +67,42 @@ def report_visit(
             session.get_one(Order, visit.order_id).status = OrderStatus.FAILED
     session.flush()
     return visit
+
+
+def courier_routes(
+    session: Session, *, courier_id: int, now: datetime
+) -> list[tuple[PlanRoute, list[tuple[PlanVisit, Order]]]]:
+    """A courier's routes in the published plans, from the last 12 hours on, with their orders.
+
+    A route of a version since replaced by a newer published one is not theirs any more.
+    """
+    found = session.scalars(
+        select(PlanRoute)
+        .join(Plan, PlanRoute.plan_id == Plan.id)
+        .where(
+            PlanRoute.courier_id == courier_id,
+            Plan.published_at.is_not(None),
+            PlanRoute.end_at > now - timedelta(hours=12),
+        )
+        .order_by(PlanRoute.start_at)
+    )
+    current: dict[tuple[int, date], int | None] = {}
+    routes = []
+    for route in found:
+        key = (route.plan.depot_id, route.plan.delivery_day)
+        if key not in current:
+            latest = published_plan(session, depot_id=key[0], day=key[1])
+            current[key] = latest.id if latest is not None else None
+        if route.plan_id != current[key]:
+            continue
+        orders = {
+            o.id: o
+            for o in session.scalars(
+                select(Order).where(Order.id.in_([v.order_id for v in route.visits]))
+            )
+        }
+        routes.append((route, [(v, orders[v.order_id]) for v in route.visits]))
+    return routes
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,15 +6,12 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.db import utcnow
 from app.errors import DomainError
 from app.fleet import services as fleet_services
-from app.orders.models import Order
-from app.planning import services as planning_services
-from app.planning.models import Plan, PlanRoute
+from app.planning import progress as planning_progress
 from app.planning.progress import Report, report_visit
 from app.web.auth import area_required
 from app.web.database import db
@@ -40,34 +37,7 @@ def index() -> str:
             )
             .all()
         )
-        # Routes of published plans whose shift has not ended yet, newest version per shift.
-        found = db().scalars(
-            select(PlanRoute)
-            .join(Plan, PlanRoute.plan_id == Plan.id)
-            .where(
-                PlanRoute.courier_id == courier.id,
-                Plan.published_at.is_not(None),
-                PlanRoute.end_at > now - timedelta(hours=12),
-            )
-            .order_by(PlanRoute.start_at, Plan.published_at.desc())
-        )
-        current: dict[tuple[int, object], int | None] = {}
-        for route in found:
-            key = (route.plan.depot_id, route.plan.delivery_day)
-            if key not in current:
-                latest = planning_services.published_plan(
-                    db(), depot_id=route.plan.depot_id, day=route.plan.delivery_day
-                )
-                current[key] = latest.id if latest is not None else None
-            if route.plan_id != current[key]:
-                continue  # a route of a version since replaced
-            orders = {
-                o.id: o
-                for o in db().scalars(
-                    select(Order).where(Order.id.in_([v.order_id for v in route.visits]))
-                )
-            }
-            routes.append((route, [(v, orders[v.order_id]) for v in route.visits]))
+        routes = planning_progress.courier_routes(db(), courier_id=courier.id, now=now)
     return render_template(
         "courier/index.html",
         courier=courier,
