@@ -124,6 +124,7 @@ class Placement:
     route_id: int | None = None
     sequence: int | None = None
     reason_code: str | None = None
+    reason: str | None = None  # why it fits nowhere, in plain words
 
 
 def insert_order(
@@ -158,12 +159,10 @@ def insert_order(
         stops = list(spec.stops)
         stops.insert(found.position, s)
         route = _rewrite(session, plan, day, spec.vehicle, stops)
-        _drop_unassigned(plan, order.id)
+        _now_on_a_route(plan, order)
         courier = day.shifts[spec.vehicle].courier.name
         summary = f"{order.number} added to {courier}'s route as stop {found.position + 1}"
         _record(session, plan, ChangeKind.INSERT, order, summary, [], None, user_id, now)
-        if plan.published_at is not None and order.status == OrderStatus.NEW:
-            order.status = OrderStatus.PLANNED
         session.flush()
         return Placement(True, summary + ".", route.id, found.position + 1)
     code, message = REFUSALS[outcome.refusal or Refusal.TIME]
@@ -174,7 +173,9 @@ def insert_order(
         plan.revision += 1
         refresh_totals(plan)
         session.flush()
-    return Placement(False, f"{order.number} could not be placed: {message}", reason_code=code)
+    return Placement(
+        False, f"{order.number} could not be placed: {message}", reason_code=code, reason=message
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,8 +231,7 @@ def apply_move(
     for vehicle, stops in changed.items():
         _rewrite(session, plan, day, vehicle, stops)
     order = session.get_one(Order, order_id)
-    if _drop_unassigned(plan, order_id) and plan.published_at and order.status == OrderStatus.NEW:
-        order.status = OrderStatus.PLANNED
+    _now_on_a_route(plan, order)
     _record(
         session,
         plan,
@@ -347,11 +347,16 @@ def _rewrite(
     return fresh
 
 
-def _drop_unassigned(plan: Plan, order_id: int) -> bool:
-    left = [u for u in plan.unassigned if u.order_id == order_id]
-    for u in left:
+def _now_on_a_route(plan: Plan, order: Order) -> None:
+    """The order left the plan's not-planned list; on a published plan it is now planned."""
+    _drop_unassigned(plan, order.id)
+    if plan.published_at is not None and order.status == OrderStatus.NEW:
+        order.status = OrderStatus.PLANNED
+
+
+def _drop_unassigned(plan: Plan, order_id: int) -> None:
+    for u in [u for u in plan.unassigned if u.order_id == order_id]:
         plan.unassigned.remove(u)
-    return bool(left)
 
 
 def _record(

@@ -266,6 +266,6 @@ def place_accepted_order(session: Session, order: Order, *, now: datetime) -> No
         raise Conflict(
             f"The {order.window_start_at.astimezone(ZoneInfo(order.depot.timezone)):%H:%M} "
             f"window on {order.delivery_day.isoformat()} can no longer be promised for this "
-            "address: " + placed.message.split(": ", 1)[-1] + " Ask GET /api/v1/delivery-windows "
+            f"address: {placed.reason} Ask GET /api/v1/delivery-windows "
             "for the windows still open."
         )
