@@ -254,6 +254,19 @@ def build_problem(
     return assemble(depot, epoch, orders, shifts, matrix=matrix, now=now, moving=moving)
 
 
+def plan_orders(session: Session, plan: Plan) -> list[Order]:
+    """A plan's orders: those on its routes in route order, then those it left out."""
+    order_ids = [v.order_id for r in plan.routes for v in r.visits]
+    order_ids += [u.order_id for u in plan.unassigned]
+    loaded = {
+        o.id: o
+        for o in session.scalars(
+            select(Order).where(Order.id.in_(order_ids)).options(*ORDER_LOADING)
+        )
+    }
+    return [loaded[i] for i in order_ids]
+
+
 def plan_problem(
     session: Session,
     plan: Plan,
@@ -270,15 +283,9 @@ def plan_problem(
     """
     depot = session.get_one(Depot, plan.depot_id)
     epoch = local_midnight(plan.delivery_day, ZoneInfo(depot.timezone))
-    order_ids = [v.order_id for r in plan.routes for v in r.visits]
-    order_ids += [u.order_id for u in plan.unassigned]
-    loaded = {
-        o.id: o
-        for o in session.scalars(
-            select(Order).where(Order.id.in_(order_ids)).options(*ORDER_LOADING)
-        )
-    }
-    orders = [loaded[i] for i in order_ids] + [o for o in extra_orders if o.id not in loaded]
+    orders = plan_orders(session, plan)
+    known = {o.id for o in orders}
+    orders += [o for o in extra_orders if o.id not in known]
     shifts = _with_shifts(
         session, day_shifts(session, plan.depot_id, epoch), [r.shift_id for r in plan.routes]
     )

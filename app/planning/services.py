@@ -15,6 +15,7 @@ from app.planning.problem import (
     DayProblem,
     UnderWay,
     build_problem,
+    plan_orders,
     routes_under_way,
 )
 from routing.matrix import GeodesicMatrix, MatrixProvider
@@ -94,7 +95,7 @@ def solve_plan(
     base = published_plan(session, depot_id=plan.depot_id, day=plan.delivery_day)
     moving: list[UnderWay] = []
     if base is not None and base.id != plan.id:
-        moving = routes_under_way(base, _orders_of(session, base))
+        moving = routes_under_way(base, {o.id: o for o in plan_orders(session, base)})
         plan.replanned_from_id = base.id
     day = build_problem(
         session,
@@ -127,11 +128,6 @@ def solve_plan(
     plan.finished_at = now
     session.flush()
     return plan
-
-
-def _orders_of(session: Session, plan: Plan) -> dict[int, Order]:
-    ids = [v.order_id for r in plan.routes for v in r.visits]
-    return {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(ids)))}
 
 
 def route_row(
