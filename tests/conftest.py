@@ -193,9 +193,11 @@ def api_token(client: FlaskClient, make_user):  # type: ignore[no-untyped-def]
     return token_for
 
 
-def fresh_database_url(base_url: str, name: str) -> str:
-    """Create (or recreate) an empty PostgreSQL database next to the test database."""
+def fresh_database_url(base_url: str, suffix: str) -> str:
+    """Create (or recreate) an empty PostgreSQL database next to the test database, named
+    after it (`roundtrip_test_<suffix>`), so suites on different test databases never collide."""
     url = make_url(base_url)
+    name = f"{url.database}_{suffix}"
     admin = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -213,7 +215,7 @@ def committed_factory(request: pytest.FixtureRequest, tmp_path: Path):  # type: 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'committed.sqlite3'}"
     else:
-        url = fresh_database_url(postgres_url_or_skip(), "roundtrip_test_committed")
+        url = fresh_database_url(postgres_url_or_skip(), "committed")
     migrate.upgrade(url)
     eng = make_engine(url)
     yield make_session_factory(eng)

@@ -28,7 +28,7 @@ START = 4_000
 
 @pytest.fixture(scope="module")
 def factory():  # type: ignore[no-untyped-def]
-    url = fresh_database_url(postgres_url_or_skip(), "roundtrip_test_concurrency")
+    url = fresh_database_url(postgres_url_or_skip(), "concurrency")
     migrate.upgrade(url)
     engine = make_engine(url, pool_size=WORKERS + 2, max_overflow=0)
     yield make_session_factory(engine)

@@ -21,7 +21,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
     else:
-        yield fresh_database_url(postgres_url_or_skip(), "roundtrip_test_migrations")
+        yield fresh_database_url(postgres_url_or_skip(), "migrations")
 
 
 def table_names(url: str) -> set[str]:

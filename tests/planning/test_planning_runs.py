@@ -22,6 +22,8 @@ from tests.planning.conftest import DAY
 
 QUICK = SolveParameters(time_limit_s=2, iteration_limit=300)
 ITERATIONS = 3000  # enough for the demo day to plan 90 % of its orders; about 10 s
+# The evening before DAY: a run planned then has the whole day ahead of it, whatever the date.
+NOW = datetime(2030, 1, 14, 18, tzinfo=UTC)
 
 
 def test_problem_uses_local_seconds_load_and_vehicle_profile(session, day):
@@ -42,7 +44,7 @@ def test_problem_uses_local_seconds_load_and_vehicle_profile(session, day):
 def test_plan_is_stored_whole_with_times_inside_the_windows(session, day):
     plan = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2)
 
-    services.solve_plan(session, plan_id=plan.id, now=datetime.now(UTC), params=QUICK)
+    services.solve_plan(session, plan_id=plan.id, now=NOW, params=QUICK)
 
     assert (plan.status, plan.version, plan.stops_assigned, plan.stops_unassigned) == (
         PlanStatus.READY,
@@ -62,12 +64,12 @@ def test_plan_is_stored_whole_with_times_inside_the_windows(session, day):
 
 def test_versions_count_up_and_publishing_plans_the_orders(session, day):
     first = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2)
-    services.solve_plan(session, plan_id=first.id, now=datetime.now(UTC), params=QUICK)
+    services.solve_plan(session, plan_id=first.id, now=NOW, params=QUICK)
     second = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2)
 
     with pytest.raises(Conflict):
-        services.publish(session, plan_id=second.id, now=datetime.now(UTC))  # still solving
-    services.publish(session, plan_id=first.id, now=datetime.now(UTC))
+        services.publish(session, plan_id=second.id, now=NOW)  # still solving
+    services.publish(session, plan_id=first.id, now=NOW)
 
     assert second.version == 2
     assert services.published_plan(session, depot_id=day.depot.id, day=DAY) == first
@@ -100,14 +102,15 @@ def test_a_failed_run_keeps_only_its_reason(committed_factory):
 
 @pytest.mark.slow
 def test_the_demo_day_plans_feasibly_and_explains_every_order_left_out(session):
-    summary = demo.load(session, now=datetime(2026, 11, 24, 12, tzinfo=UTC))
+    planned_at = datetime(2026, 11, 24, 12, tzinfo=UTC)  # noon before the demo day
+    summary = demo.load(session, now=planned_at)
     depot_id = session.scalar(select(Order.depot_id).limit(1))
     plan = services.start_plan(session, depot_id=depot_id, day=summary.delivery_day, time_limit_s=3)
 
     services.solve_plan(
         session,
         plan_id=plan.id,
-        now=datetime.now(UTC),
+        now=planned_at,
         # Iterations, not seconds, bound the search: the same plan however busy the machine.
         params=SolveParameters(time_limit_s=120, seed=1, iteration_limit=ITERATIONS),
     )
