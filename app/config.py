@@ -77,6 +77,9 @@ class Config:
         # Today is re-planned this often when orders arrived after the published plan; 0: never.
         self.SAME_DAY_WAVE_MINUTES = int(env.get("ROUNDTRIP_SAME_DAY_WAVE_MINUTES", "20"))
         self.SCHEDULER_TIMEZONE = env.get("ROUNDTRIP_SCHEDULER_TIMEZONE", "Europe/Moscow")
+        # A stop is reported on its delivery day (depot time), give or take this many hours for
+        # night shifts (a day over by more than 4 hours is no longer planned or edited).
+        self.REPORT_MARGIN_H = _hours(env.get("ROUNDTRIP_REPORT_MARGIN_H", "4"))
 
     def as_dict(self) -> dict[str, object]:
         return {k: v for k, v in vars(self).items() if k.isupper()}
@@ -90,3 +93,13 @@ def _times(text: str) -> tuple[str, ...]:
         if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
             raise ValueError(f"planning waves: {t!r} is not a time like 18:00")
     return times
+
+
+def _hours(raw: str) -> float:
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = -1.0
+    if not 0 <= hours <= 12:
+        raise ValueError(f"ROUNDTRIP_REPORT_MARGIN_H must be hours from 0 to 12, not {raw!r}")
+    return hours

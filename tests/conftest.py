@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, text
@@ -48,6 +50,19 @@ def reset_postgres_schema(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture
+def clock() -> Iterator[Callable[[datetime], None]]:
+    """Pin the wall clock for the app under test: ``clock(moment)`` stops time at an aware
+    ``moment`` (it does not tick), so pages that ask for "now" see the test's day."""
+    with time_machine.travel(datetime(2030, 1, 1, tzinfo=UTC), tick=False) as traveller:
+
+        def move_to(moment: datetime) -> None:
+            assert moment.tzinfo is not None, "pin the clock to an aware datetime"
+            traveller.move_to(moment)
+
+        yield move_to
 
 
 @pytest.fixture(autouse=True)

@@ -64,12 +64,15 @@ def test_users_token_prints_a_working_token(app, client, make_user):
     assert response.status_code == 200
 
 
-def test_a_wave_can_be_run_by_hand(app, session):
+def test_a_wave_can_be_run_by_hand(app, session, clock):
+    from datetime import UTC, datetime
+
     from app import demo
-    from app.db import utcnow
     from app.planning.models import Plan
 
-    summary = demo.load(session, now=utcnow())
+    evening = datetime(2026, 11, 24, 19, tzinfo=UTC)  # 22:00 in Moscow, the demo's depot
+    clock(evening)
+    summary = demo.load(session, now=evening)
     session.commit()
 
     result = app.test_cli_runner().invoke(args=["wave", "--kind", "final", "--time-limit", "1"])

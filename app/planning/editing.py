@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.fleet.models import Shift
 from app.orders.models import Order, OrderStatus
+from app.planning.days import ensure_day_not_over
 from app.planning.models import ChangeKind, Plan, PlanChange, PlanRoute, PlanStatus, PlanUnassigned
 from app.planning.problem import PLANNABLE, DayProblem, plan_problem
 from app.planning.services import publish, published_plan, refresh_totals, route_row
@@ -66,6 +67,7 @@ def publish_plan(
     would throw their progress away; a new re-plan keeps it.
     """
     plan = _ready_plan(session, plan_id)
+    ensure_day_not_over(session, depot_id=plan.depot_id, day=plan.delivery_day, now=now)
     current = published_plan(session, depot_id=plan.depot_id, day=plan.delivery_day)
     if current is not None and current.id != plan.id:
         reported = {v.order_id for r in current.routes for v in r.visits if v.reported}
@@ -138,6 +140,7 @@ def insert_order(
 ) -> Placement:
     """Put a late order where it adds least travel and moves no stop out of its window."""
     plan = _ready_plan(session, plan_id)
+    ensure_day_not_over(session, depot_id=plan.depot_id, day=plan.delivery_day, now=now)
     order = session.get(Order, order_id)
     if order is None:
         raise NotFound(f"There is no order {order_id}.")
@@ -215,6 +218,8 @@ def apply_move(
     matrix: MatrixProvider | None = None,
 ) -> MovePreview:
     """Save a move; one that breaks a rule needs a reason, recorded with the violations."""
+    found = _ready_plan(session, plan_id)
+    ensure_day_not_over(session, depot_id=found.depot_id, day=found.delivery_day, now=now)
     preview, day, changed = _move(session, plan_id, order_id, shift_id, position, matrix)
     reason = (override_reason or "").strip() or None
     if preview.violations and reason is None:

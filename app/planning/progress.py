@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, NotFound
 from app.orders import services as order_services
 from app.orders.models import Order, OrderStatus
+from app.planning.days import DEFAULT_REPORT_MARGIN, ensure_reportable
 from app.planning.models import Plan, PlanRoute, PlanVisit, VisitOutcome
 from app.planning.problem import plan_problem
 from app.planning.services import published_plan
@@ -28,9 +29,15 @@ class Report(StrEnum):
 
 
 def report_visit(
-    session: Session, *, visit_id: int, report: Report, at: datetime, courier_id: int | None = None
+    session: Session,
+    *,
+    visit_id: int,
+    report: Report,
+    at: datetime,
+    courier_id: int | None = None,
+    margin: timedelta = DEFAULT_REPORT_MARGIN,
 ) -> PlanVisit:
-    """Record what the courier says of a stop of a published plan.
+    """Record what the courier says of a stop of a published plan, on the stop's own day.
 
     The first report of a route means it has left the depot: every order still on it is
     out for delivery from then on.
@@ -49,6 +56,7 @@ def report_visit(
         raise NotFound(f"There is no stop {visit_id} on your route.")
     if visit.completed_at is not None:
         raise Conflict(f"This stop was already reported {visit.outcome}.")
+    ensure_reportable(session, depot_id=plan.depot_id, day=plan.delivery_day, at=at, margin=margin)
     if not any(v.reported for v in route.visits):
         for order in session.scalars(
             select(Order).where(Order.id.in_([v.order_id for v in route.visits]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -64,6 +64,7 @@ def report(visit_id: int) -> Response:
             report=Report(form.report.data),
             at=utcnow(),
             courier_id=courier.id,
+            margin=timedelta(hours=current_app.config.get("REPORT_MARGIN_H", 4)),
         )
     except DomainError as exc:
         flash(str(exc), "warning")

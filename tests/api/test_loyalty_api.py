@@ -16,8 +16,11 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def member(session, world, make_user, client):  # type: ignore[no-untyped-def]
-    """The world's customer signed up as a user, with 100 points and one 1,000.00 order."""
+def member(session, world, make_user, client, clock):  # type: ignore[no-untyped-def]
+    """The world's customer signed up as a user, with 100 points and one 1,000.00 order,
+    the day before its delivery."""
+    now = datetime(2030, 1, 14, 12, tzinfo=UTC)
+    clock(now)
     person = make_user("customer")
     world.customer.user_id = person.id
     order = Order(
@@ -31,7 +34,6 @@ def member(session, world, make_user, client):  # type: ignore[no-untyped-def]
         total_minor=1_000_00,
     )
     session.add(order)
-    now = datetime.now(UTC)
     services.credit_bonus(
         session,
         customer_id=world.customer.id,

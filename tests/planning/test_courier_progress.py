@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import func, select
+
+from app.errors import Conflict
 from app.orders.models import Order, OrderStatus
+from app.planning.progress import Report, report_visit
+from loyalty.models import LedgerEntry
 from tests import factories as f
 from tests.conftest import csrf_token, sign_in
 from tests.planning.test_plan_edits import published
 
+# 09:00 in Moscow on the delivery day (planning/conftest.py: 15 January 2030, depot in Moscow).
+ON_THE_DAY = datetime(2030, 1, 15, 6, tzinfo=UTC)
 
-def test_courier_reports_a_stop_and_the_board_shows_it(app, client, session, day, make_user):
+
+def test_courier_reports_a_stop_and_the_board_shows_it(app, client, session, day, make_user, clock):
+    clock(ON_THE_DAY)
     plan = published(session, day)
     (route,) = plan.routes
     person = make_user("courier")
@@ -41,7 +52,8 @@ def test_courier_reports_a_stop_and_the_board_shows_it(app, client, session, day
     assert "on the road" in board
 
 
-def test_a_courier_cannot_report_someone_elses_stop(client, session, day, make_user):
+def test_a_courier_cannot_report_someone_elses_stop(client, session, day, make_user, clock):
+    clock(ON_THE_DAY)
     plan = published(session, day)
     first = plan.routes[0].visits[0]
     person = make_user("courier")
@@ -60,3 +72,75 @@ def test_a_courier_cannot_report_someone_elses_stop(client, session, day, make_u
     assert "There is no stop" in response.get_data(as_text=True)
     session.expire_all()
     assert first.completed_at is None
+
+
+def test_a_stop_of_tomorrows_route_cannot_be_reported_today(client, session, day, make_user, clock):
+    """The bug found: a courier marked tomorrow's stop delivered and the customer got points."""
+    clock(datetime(2030, 1, 14, 9, tzinfo=UTC))  # noon in Moscow, the day before
+    plan = published(session, day)
+    (route,) = plan.routes
+    person = make_user("courier")
+    route.courier.user_id = person.id
+    session.commit()
+    sign_in(client, person)
+    page = client.get("/courier/").get_data(as_text=True)
+    first = route.visits[0]
+
+    response = client.post(
+        f"/courier/visits/{first.id}/report",
+        data={"report": "delivered", "csrf_token": csrf_token(page)},
+        follow_redirects=True,
+    )
+
+    assert "cannot be reported yet" in response.get_data(as_text=True)
+    session.expire_all()
+    assert (first.outcome, first.arrived_at, first.completed_at) == (None, None, None)
+    assert session.get(Order, first.order_id).status == OrderStatus.PLANNED
+    entries = select(func.count()).select_from(LedgerEntry)
+    assert session.scalar(entries.where(LedgerEntry.customer_id == day.customer.id)) == 0
+
+
+@pytest.mark.parametrize(
+    ("at", "accepted"),
+    [
+        (datetime(2030, 1, 14, 16, 59, tzinfo=UTC), False),  # 19:59 Moscow, the evening before
+        (datetime(2030, 1, 14, 17, 0, tzinfo=UTC), True),  # 20:00: a night shift's start
+        (datetime(2030, 1, 16, 0, 59, tzinfo=UTC), True),  # 03:59 the morning after
+        (datetime(2030, 1, 16, 1, 0, tzinfo=UTC), False),  # 04:00 the morning after
+    ],
+)
+def test_reports_are_taken_on_the_delivery_day_give_or_take_four_hours(session, day, at, accepted):
+    """The margin (ROUNDTRIP_REPORT_MARGIN_H, default 4 h) is counted in the depot's time."""
+    plan = published(session, day)
+    first = plan.routes[0].visits[0]
+
+    if accepted:
+        report_visit(session, visit_id=first.id, report=Report.ARRIVED, at=at)
+        assert first.arrived_at == at
+    else:
+        with pytest.raises(Conflict, match="Nothing was recorded"):
+            report_visit(session, visit_id=first.id, report=Report.ARRIVED, at=at)
+        assert first.arrived_at is None
+
+
+def test_a_margin_of_zero_takes_reports_only_between_the_midnights(session, day):
+    plan = published(session, day)
+    first = plan.routes[0].visits[0]
+    evening_before = datetime(2030, 1, 14, 20, 59, tzinfo=UTC)  # 23:59 Moscow
+
+    with pytest.raises(Conflict, match="cannot be reported yet"):
+        report_visit(
+            session,
+            visit_id=first.id,
+            report=Report.ARRIVED,
+            at=evening_before,
+            margin=timedelta(0),
+        )
+    report_visit(
+        session,
+        visit_id=first.id,
+        report=Report.ARRIVED,
+        at=evening_before + timedelta(minutes=1),
+        margin=timedelta(0),
+    )
+    assert first.arrived_at is not None

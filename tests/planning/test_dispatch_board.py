@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +16,9 @@ from tests.planning.conftest import DAY
 
 
 @pytest.fixture
-def board(app, client, login_as):  # type: ignore[no-untyped-def]
+def board(app, client, login_as, clock):  # type: ignore[no-untyped-def]
+    """A dispatcher signed in the evening before DAY, planning inline in one second."""
+    clock(datetime(2030, 1, 14, 18, tzinfo=UTC))
     app.config.update(PLANNING_INLINE=True, PLANNING_TIME_LIMIT_S=1)
     login_as("dispatcher")
     return client

@@ -11,10 +11,13 @@ from loyalty.models import LedgerEntry
 from tests.conftest import csrf_token, sign_in
 
 
-def test_customer_sees_balance_reasons_and_what_expires_soon(client, session, world, make_user):
+def test_customer_sees_balance_reasons_and_what_expires_soon(
+    client, session, world, make_user, clock
+):
     person = make_user("customer")
     world.customer.user_id = person.id
-    now = datetime.now(UTC)
+    now = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    clock(now)
     services.credit_bonus(
         session,
         customer_id=world.customer.id,

@@ -63,13 +63,14 @@ def test_courier_page_shows_only_their_own_shifts(client, session, world, make_u
     assert "Pyotr Other" not in page
 
 
-def test_courier_sees_upcoming_shift_with_vehicle(client, session, world, make_user):
+def test_courier_sees_upcoming_shift_with_vehicle(client, session, world, make_user, clock):
     from datetime import timedelta
 
+    clock(NOW)
     person = make_user("courier")
     mine = f.CourierFactory(depot=world.depot, user_id=person.id)
     van = f.VehicleFactory(depot=world.depot, registration="MINE02")
-    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    soon = NOW + timedelta(days=1)
     f.ShiftFactory(courier=mine, vehicle=van, starts_at=soon, ends_at=soon + timedelta(hours=8))
     f.ShiftFactory(
         courier=f.CourierFactory(depot=world.depot),

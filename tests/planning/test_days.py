@@ -1,0 +1,56 @@
+"""Which day an action belongs to: a delivery day in the depot's own time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.errors import Conflict
+from app.planning import editing
+from app.planning.days import day_span
+from tests.planning.conftest import DAY
+from tests.planning.test_plan_edits import published
+
+
+def test_a_spring_forward_day_has_23_hours_and_an_autumn_one_25():
+    """Europe/Berlin moves its clocks on 28 March and 31 October 2027."""
+    berlin = ZoneInfo("Europe/Berlin")
+    spring = day_span(berlin, date(2027, 3, 28), margin=timedelta(0))
+    autumn = day_span(berlin, date(2027, 10, 31), margin=timedelta(0))
+    plain = day_span(berlin, date(2027, 3, 27), margin=timedelta(0))
+
+    assert spring.closes_at - spring.opens_at == timedelta(hours=23)
+    assert autumn.closes_at - autumn.opens_at == timedelta(hours=25)
+    assert plain.closes_at - plain.opens_at == timedelta(hours=24)
+    assert spring.opens_at == datetime(2027, 3, 27, 23, tzinfo=UTC)  # 00:00 CET
+    assert spring.closes_at == datetime(2027, 3, 28, 22, tzinfo=UTC)  # 00:00 CEST
+
+
+def test_the_span_says_when_reports_are_taken_in_the_depots_words():
+    span = day_span(ZoneInfo("Europe/Moscow"), DAY)
+
+    assert span.describe() == (
+        "from 20:00 on Mon 14 Jan until 04:00 on Wed 16 Jan (Europe/Moscow time)"
+    )
+
+
+def test_a_day_that_is_over_is_no_longer_published_or_edited(session, day):
+    plan = published(session, day)
+    after = datetime(2030, 1, 16, 1, 0, tzinfo=UTC)  # 04:00 Moscow the morning after
+    morning = plan.routes[0].visits[0]
+
+    with pytest.raises(Conflict, match="is over"):
+        editing.publish_plan(session, plan_id=plan.id, now=after)
+    with pytest.raises(Conflict, match="is over"):
+        editing.insert_order(session, plan_id=plan.id, order_id=morning.order_id, now=after)
+    with pytest.raises(Conflict, match="is over"):
+        editing.apply_move(
+            session,
+            plan_id=plan.id,
+            order_id=morning.order_id,
+            shift_id=plan.routes[0].shift_id,
+            position=1,
+            now=after,
+        )

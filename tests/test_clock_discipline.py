@@ -1,0 +1,55 @@
+"""Time is an input: no test reads the wall clock, so the suite passes on any date.
+
+A test that builds a fixed date and lets the code under test read the real clock passes
+until the calendar reaches that date (the demo-day test did, until 25 November 2026). Tests
+pin the clock with the ``clock`` fixture (time-machine) or pass ``now`` to the domain.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+WALL_CLOCK_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+}
+WALL_CLOCK_FUNCTIONS = {"utcnow"}  # app.db.utcnow
+
+
+def wall_clock_reads(source: str) -> list[int]:
+    """Line numbers of calls that read the wall clock."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and (func.value.id, func.attr) in WALL_CLOCK_CALLS
+        ) or (isinstance(func, ast.Name) and func.id in WALL_CLOCK_FUNCTIONS):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_scanner_finds_each_way_of_reading_the_clock():
+    source = "datetime.now(UTC)\ndate.today()\nutcnow()\ndatetime.utcnow()\nnow = NOW\n"
+
+    assert wall_clock_reads(source) == [1, 2, 3, 4]
+
+
+def test_no_test_reads_the_wall_clock():
+    found = {
+        str(path.relative_to(TESTS.parent)): lines
+        for path in sorted(TESTS.rglob("*.py"))
+        if path.name != Path(__file__).name
+        and (lines := wall_clock_reads(path.read_text(encoding="utf-8")))
+    }
+
+    assert found == {}, (
+        f"these tests read the wall clock; pin it with the `clock` fixture or pass `now`: {found}"
+    )
