@@ -165,44 +165,66 @@ def register(app: Flask) -> None:
 
 @main.command("solve", with_appcontext=False)  # pure routing: no web app to build
 @click.argument("instance", type=click.Path(exists=True, dir_okay=False))
-@click.option("--time-limit", type=float, required=True, help="Seconds of search.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="Seconds of search.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--engine", type=click.Choice(["auto", "ortools", "pyvrp"]), default="auto", show_default=True
 )
-@click.option("--workers", type=int, default=1, show_default=True, help="parallel searches")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="parallel searches"
+)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="VRPLIB .sol file")
 def solve_instance(
     instance: str, time_limit: float, seed: int, engine: str, workers: int, out: str
 ) -> None:
-    """Solve a Solomon (.txt) or VRPLIB (.vrp) VRPTW instance and write a VRPLIB solution."""
+    """Solve a Solomon (.txt) or VRPLIB (.vrp) VRPTW instance and write a VRPLIB solution.
+
+    A malformed file is refused with its line and field, and nothing is written. The verdict
+    printed comes from re-checking the written solution against the file's own numbers
+    (coordinates, windows, demands, capacity, service times), independently of the matrix
+    the solver was given; the exit code is 1 unless every customer is served feasibly.
+    """
     import time
 
-    from routing import feasibility
     from routing.io import instances
-    from routing.solver import SolveParameters, planned_routes, solve
+    from routing.solver import SolveParameters, solve
 
     started = time.perf_counter()
-    inst = instances.read(instance)
+    try:
+        inst = instances.read(instance)
+    except instances.InstanceError as exc:
+        raise click.ClickException(f"{exc}. Nothing was solved or written.") from exc
     loaded = time.perf_counter()
     plan = solve(
         inst.problem,
         SolveParameters(time_limit_s=time_limit, seed=seed, engine=engine, workers=workers),  # type: ignore[arg-type]
     )
     solved = time.perf_counter()
-    routes = [list(r.stops) for r in plan.routes]
-    problems = feasibility.violations(inst.problem, planned_routes(plan))
-    cost = inst.cost(routes)
-    instances.write_solution(out, routes, cost)
+    planned = [list(r.stops) for r in plan.routes]
+    try:
+        instances.write_solution(out, planned, inst.cost(planned))
+        # Judge what was written, read back, on the file's own numbers.
+        routes, _ = instances.read_solution(out)
+    except OSError as exc:
+        raise click.ClickException(f"{out}: cannot be written ({exc.strerror})") from exc
+    verdict = inst.recheck(routes)
+    problems = verdict.violations
     click.echo(
-        f"{inst.name}: cost {cost:.2f}, {len(routes)} vehicles, engine {plan.engine}, "
+        f"{inst.name}: cost {verdict.distance:.2f}, {len(routes)} vehicles, engine {plan.engine}, "
         f"solve {solved - loaded:.2f} s (+ {loaded - started:.2f} s reading), "
-        f"{'feasible' if not problems else f'{len(problems)} violations'}, "
-        f"{len(plan.unassigned)} unassigned -> {out}"
+        f"{'feasible' if verdict.feasible else f'{len(problems)} violations'}, "
+        f"{len(verdict.not_visited)} unassigned -> {out}"
     )
-    for left in plan.unassigned:
-        click.echo(f"  unassigned stop {inst.problem.stops[left.stop].id}: {left.message}")
+    reasons = {left.stop + 1: left.message for left in plan.unassigned}
+    for customer in verdict.not_visited:
+        reason = reasons.get(customer, "the solver did not say why")
+        click.echo(f"  unassigned customer {customer}: {reason}")
     for violation in problems:
         click.echo(f"  violation: {violation.message}")
-    if problems or plan.unassigned:
+    if problems or verdict.not_visited:
         raise SystemExit(1)

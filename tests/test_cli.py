@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from app.accounts import services
@@ -82,3 +83,131 @@ def test_a_wave_can_be_run_by_hand(app, session, clock):
     plan = session.scalars(select(Plan)).one()
     assert plan.delivery_day == summary.delivery_day
     assert plan.published_at is not None
+
+
+# --- roundtrip solve (pure routing: no database, no app) --------------------------------
+
+
+def _solve(instance, out, *extra):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    args = ["solve", str(instance), "--time-limit", "0.5", "--out", str(out), *extra]
+    return CliRunner().invoke(main, args)
+
+
+def test_solve_reads_decimal_coordinates_and_reports_the_true_cost(tmp_path):
+    """A Solomon file with decimal coordinates is planned on its real distances: the cost
+    printed and written is the Euclidean length of the written routes, computed here from
+    the file's numbers, and the verdict is feasible."""
+    import math
+
+    from tests.routing.solomon import small_rows, solomon_text
+
+    rows = small_rows()
+    instance = tmp_path / "dec.txt"
+    instance.write_text(solomon_text(rows))
+    out = tmp_path / "dec.sol"
+
+    result = _solve(instance, out)
+
+    assert result.exit_code == 0, result.output
+    assert "feasible, 0 unassigned" in result.output
+    lines = out.read_text().splitlines()
+    routes = [[int(c) for c in line.split(":")[1].split()] for line in lines[:-1]]
+    assert sorted(c for r in routes for c in r) == [1, 2, 3]
+    xy = [(float(r[1]), float(r[2])) for r in rows]
+    length = sum(
+        math.dist(xy[a], xy[b]) for r in routes for a, b in zip([0, *r], [*r, 0], strict=True)
+    )
+    assert length > 100
+    assert float(lines[-1].split()[1]) == pytest.approx(length, abs=1e-4)
+    assert f"cost {length:.2f}" in result.output
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "value", "words"),
+    [
+        (2, 5, "50", "line 12, DUE DATE: 50 is before READY TIME 100"),
+        (1, 3, "ten", "line 11, DEMAND: 'ten' is not a number"),
+        (3, 6, None, "line 13: expected 7 columns, found 6: SERVICE TIME missing"),
+        (1, 3, "-4", "line 11, DEMAND: must not be negative"),
+    ],
+)
+def test_solve_refuses_a_malformed_file_naming_the_line(tmp_path, row, column, value, words):
+    """A malformed file stops the command before solving: exit code 1, the line and field
+    named, no traceback, no solution file."""
+    from tests.routing.solomon import small_rows, solomon_text
+
+    rows = small_rows()
+    if value is None:
+        rows[row] = rows[row][:column]
+    else:
+        rows[row][column] = value
+    instance = tmp_path / "bad.txt"
+    instance.write_text(solomon_text(rows))
+    out = tmp_path / "bad.sol"
+
+    result = _solve(instance, out)
+
+    assert result.exit_code == 1
+    assert f"Error: {instance}, {words}" in result.output
+    assert "Nothing was solved or written" in result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    assert not out.exists()
+
+
+def test_solve_refuses_an_empty_file(tmp_path):
+    """An empty file is not an empty instance."""
+    instance = tmp_path / "empty.txt"
+    instance.write_text("")
+    out = tmp_path / "empty.sol"
+
+    result = _solve(instance, out)
+
+    assert result.exit_code == 1
+    assert "the file is empty" in result.output
+    assert not out.exists()
+
+
+def test_solve_verdict_comes_from_the_files_numbers_not_the_solvers_matrix(tmp_path, monkeypatch):
+    """If the matrix handed to the solver were wrong (all zeros, as when coordinates were
+    misread), the plan looks perfect to the solver; the command still reports the
+    violations found on the file's own numbers and exits 1."""
+    import numpy as np
+
+    from routing.io import instances
+    from routing.model import Problem
+    from tests.routing.solomon import solomon_text
+
+    real_build = instances.build_problem
+
+    def blind(raw):  # type: ignore[no-untyped-def]
+        p = real_build(raw)
+        zeros = np.zeros_like(p.distance_m)
+        return Problem(
+            depots=p.depots,
+            vehicles=p.vehicles,
+            stops=p.stops,
+            distance_m=zeros,
+            duration_s={"default": zeros},
+        )
+
+    monkeypatch.setattr(instances, "build_problem", blind)
+    rows = [
+        [0, "50.50", "50.50", 0, 0, 1000, 0],
+        [1, "50.50", "0.25", 10, 0, 60, 0],
+        [2, "50.50", "99.75", 10, 0, 60, 0],
+    ]
+    instance = tmp_path / "far.txt"
+    instance.write_text(solomon_text(rows, vehicles=1))
+
+    result = _solve(instance, tmp_path / "far.sol")
+
+    assert result.exit_code == 1, result.output
+    assert "feasible" not in result.output
+    assert "cost 199.00, 1 vehicles" in result.output
+    assert "1 violations, 0 unassigned" in result.output
+    assert "violation: route 1: customer" in result.output

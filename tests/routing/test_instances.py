@@ -37,6 +37,9 @@ def test_published_gh1000_best_solution_is_feasible_and_costs_what_it_says():
 
     assert inst.cost(routes) == pytest.approx(stated, abs=0.05)
     assert feasibility.violations(inst.problem, list(enumerate(routes))) == []
+    verdict = inst.recheck(routes)  # on the file's own numbers
+    assert (verdict.violations, verdict.not_visited) == ((), ())
+    assert verdict.distance == pytest.approx(stated, abs=0.05)
 
 
 def test_solution_file_round_trip(tmp_path):
@@ -63,6 +66,7 @@ def test_roundtrip_solve_writes_a_solution_the_checker_accepts(tmp_path):
     inst = instances.read(DATA / "R101.txt")
     routes, cost = instances.read_solution(out)
     assert feasibility.violations(inst.problem, list(enumerate(routes))) == []
+    assert inst.recheck(routes).violations == ()
     assert sorted(s for r in routes for s in r) == list(range(100))
     assert cost == pytest.approx(inst.cost(routes), abs=1e-3)
     assert len(routes) <= 25
