@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, pass_script_info, with_appcontext
 
 from app.accounts.roles import Role
 
@@ -21,6 +21,35 @@ def _create_app() -> Flask:
 @click.group(cls=FlaskGroup, create_app=_create_app)
 def main() -> None:
     """Roundtrip: delivery and returns operations."""
+
+
+@main.command("run", short_help="Run the development server.")
+@click.option("--host", "-h", default="127.0.0.1", show_default=True)
+@click.option("--port", "-p", default=5000, show_default=True)
+@click.option(
+    "--reload/--no-reload", default=None, help="Restart on code changes (default: --debug)."
+)
+@click.option(
+    "--debugger/--no-debugger", default=None, help="Debugger in the browser (default: --debug)."
+)
+@pass_script_info
+def run(info: ScriptInfo, host: str, port: int, reload: bool | None, debugger: bool | None) -> None:
+    """Flask's development server, with a Server header naming no Werkzeug/Python versions."""
+    from flask.helpers import get_debug_flag
+    from werkzeug.serving import run_simple
+
+    from app.web.security import QuietRequestHandler
+
+    debug = get_debug_flag()
+    run_simple(
+        host,
+        port,
+        info.load_app(),
+        use_reloader=debug if reload is None else reload,
+        use_debugger=debug if debugger is None else debugger,
+        threaded=True,
+        request_handler=QuietRequestHandler,
+    )
 
 
 @click.group("db")

@@ -50,6 +50,9 @@ class Config:
         self.API_PAGE_SIZE_MAX = int(env.get("ROUNDTRIP_API_PAGE_SIZE_MAX", "200"))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
+        # Cookies only over HTTPS; off for the embedded http://127.0.0.1 mode.
+        self.SESSION_COOKIE_SECURE = env.get("ROUNDTRIP_SECURE_COOKIES", "off") == "on"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.WTF_CSRF_TIME_LIMIT = None  # a dispatcher's tab stays open all evening
         # The embedded mode's in-process scheduler; `make run` turns it on for the server only
         # (CLI commands build the app too and must not start jobs).

@@ -36,7 +36,9 @@ def chromium_or_skip() -> str:
 @contextmanager
 def live_server(app: Flask) -> Iterator[str]:
     """Serve the app on a free local port in a thread for the duration of the block."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    from app.web.security import QuietRequestHandler
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

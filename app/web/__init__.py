@@ -16,6 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     register_database(app)
+    register_security(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -28,6 +29,12 @@ def register_database(app: Flask) -> None:
     from app.web import database
 
     database.init_app(app)
+
+
+def register_security(app: Flask) -> None:
+    from app.web import security
+
+    security.register_security(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -47,7 +47,8 @@ def test_plan_the_day_shows_routes_on_a_map_and_publishes(board, session, day):
     # The route runs from the shift's start (07:00) to past the 20:00 stop: most of 16 h.
     (use,) = (int(x) for x in re.findall(r"<td>(\d+) %</td>", page))
     assert 80 <= use <= 95
-    routes = json.loads(re.search(r"const routes = (.*);", page).group(1))  # type: ignore[union-attr]
+    data = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', page, re.S)
+    routes = json.loads(data.group(1))["routes"]  # type: ignore[union-attr]
     assert [s["number"] for s in routes[0]["stops"]] == ["RT-MORNING", "RT-EVENING"]
     assert routes[0]["stops"][0]["window"] == "08:00–10:00"
     assert "/vendor/leaflet/leaflet.js" in page

@@ -1,0 +1,143 @@
+// A plan on the dispatcher's board: solving progress, the routes on a map, moving a stop.
+// Page data comes from <script type="application/json" id="page-data">; every piece of order,
+// customer or courier data is rendered as text (textContent, DOM nodes), never as HTML.
+"use strict";
+
+(function () {
+  const data = JSON.parse(document.getElementById("page-data").textContent);
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  // A pop-up as DOM nodes: lines of [bold, plain] text pieces.
+  function popup(lines) {
+    const box = el("div", "plan-popup");
+    lines.forEach((line, n) => {
+      if (n > 0) { box.appendChild(document.createElement("br")); }
+      line.forEach(([bold, text]) => box.appendChild(bold ? el("b", "", text) : document.createTextNode(text)));
+    });
+    return box;
+  }
+
+  function pollProgress() {
+    fetch(data.status_url).then(r => r.json()).then(s => {
+      if (s.status !== "solving") { window.location.reload(); return; }
+      const pct = Math.min(99, Math.round(100 * s.elapsed_s / s.time_limit_s));
+      document.getElementById("bar").style.width = pct + "%";
+      let text = Math.round(s.elapsed_s) + " s of " + Math.round(s.time_limit_s) + " s";
+      if (s.search) {
+        text += " · " + s.search.improvements + " better plans found so far";
+        if (s.search.gain_percent > 0) { text += ", the best " + s.search.gain_percent + " % better than the first"; }
+      }
+      document.getElementById("progress-text").textContent = text;
+      setTimeout(pollProgress, 1000);
+    }).catch(() => setTimeout(pollProgress, 3000));
+  }
+
+  function drawMap() {
+    const depot = [data.depot.lat, data.depot.lon];
+    const map = L.map("map");
+    if (data.tile_url) {
+      L.tileLayer(data.tile_url, {maxZoom: 19, attribution: "&copy; map data contributors"}).addTo(map);
+    }
+    L.marker(depot, {title: "Depot"}).addTo(map).bindPopup(popup([[[true, data.depot.name]]]));
+    const bounds = L.latLngBounds([depot]);
+    data.routes.forEach(r => {
+      const line = [depot].concat(r.stops.map(s => [s.lat, s.lon])).concat([depot]);
+      L.polyline(line, {color: r.colour, weight: 3, className: "route-line"}).addTo(map);
+      r.stops.forEach(s => {
+        bounds.extend([s.lat, s.lon]);
+        const label = el("div", "stop-label", s.seq);
+        label.style.borderColor = r.colour;
+        L.marker([s.lat, s.lon], {icon: L.divIcon({className: "", html: label, iconSize: [22, 22]})})
+          .addTo(map)
+          .bindPopup(popup([
+            [[true, s.number], [false, " · " + r.courier]],
+            [[false, s.address]],
+            [[false, "ETA " + s.eta + ", window " + s.window]],
+          ]));
+      });
+    });
+    data.unassigned.forEach(u => {
+      bounds.extend([u.lat, u.lon]);
+      L.circleMarker([u.lat, u.lon], {radius: 6, color: "#555", fillOpacity: 0.2, className: "unassigned-marker"})
+        .addTo(map)
+        .bindPopup(popup([
+          [[true, u.number], [false, " not planned"]],
+          [[false, u.address]],
+          [[false, u.message]],
+        ]));
+    });
+    map.fitBounds(bounds, {padding: [20, 20]});
+  }
+
+  function colourSwatches() {
+    document.querySelectorAll(".route-swatch[data-colour]").forEach(swatch => {
+      swatch.style.backgroundColor = swatch.dataset.colour;
+    });
+  }
+
+  function moveForm() {
+    const form = document.getElementById("move-form");
+    if (!form || !data.preview_url) { return; }
+    const result = document.getElementById("move-result");
+    const override = document.getElementById("override");
+    const save = document.getElementById("move-save");
+    const field = name => form.elements[name];
+    let asked = 0;
+    function say(cls, title, lines) {
+      result.replaceChildren();
+      const box = el("div", "alert py-1 px-2 mb-0 " + cls);
+      box.appendChild(el("div", "", title));
+      if (lines.length) {
+        const list = el("ul", "mb-0");
+        lines.forEach(text => {
+          const item = el("li", "", text);
+          item.dataset.testid = "violation";
+          list.appendChild(item);
+        });
+        box.appendChild(list);
+      }
+      result.appendChild(box);
+    }
+    function check() {
+      const ticket = ++asked;
+      const query = new URLSearchParams({order_id: field("order_id").value, shift_id: field("shift_id").value, position: field("position").value});
+      save.disabled = true;
+      say("alert-secondary", "Checking…", []);
+      fetch(data.preview_url + "?" + query).then(r => r.json()).then(answer => {
+        if (ticket !== asked) { return; }  // an older answer arriving late
+        if (answer.errors) { say("alert-warning", "This move cannot be made:", answer.errors); override.hidden = true; return; }
+        if (answer.ok) {
+          say("alert-success", answer.summary + ": every window, load and shift still holds.", []);
+          override.hidden = true;
+        } else {
+          say("alert-danger", answer.summary + " would break:", answer.violations);
+          override.hidden = false;
+        }
+        save.disabled = false;
+      }).catch(() => say("alert-warning", "Could not reach the checker; try again.", []));
+    }
+    ["order_id", "shift_id", "position"].forEach(name => field(name).addEventListener("change", check));
+    document.querySelectorAll(".move-pick").forEach(button => button.addEventListener("click", () => {
+      field("order_id").value = button.dataset.order;
+      field("shift_id").value = button.dataset.shift;
+      field("position").value = button.dataset.seq;
+      form.scrollIntoView({behavior: "smooth", block: "center"});
+      check();
+    }));
+  }
+
+  if (data.status === "solving") {
+    pollProgress();
+  }
+  if (document.getElementById("map")) {
+    drawMap();
+  }
+  colourSwatches();
+  moveForm();
+})();
