@@ -53,6 +53,14 @@ class Config:
         # Cookies only over HTTPS; off for the embedded http://127.0.0.1 mode.
         self.SESSION_COOKIE_SECURE = env.get("ROUNDTRIP_SECURE_COOKIES", "off") == "on"
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        # Sign-in throttling (page and API token endpoint): memory:// counts per process; with
+        # several workers use a shared store, e.g. redis://localhost:6379.
+        self.RATELIMIT_STORAGE_URI = env.get("ROUNDTRIP_RATELIMIT_STORAGE", "memory://")
+        self.SIGN_IN_LIMIT = env.get("ROUNDTRIP_SIGN_IN_LIMIT", "10 per minute")
+        self.SIGN_IN_LIMIT_PER_IP = env.get("ROUNDTRIP_SIGN_IN_LIMIT_PER_IP", "60 per minute")
+        self.LOGIN_SESSION_DAYS = int(env.get("ROUNDTRIP_SESSION_DAYS", "14"))
+        self.API_TOKEN_DAYS = int(env.get("ROUNDTRIP_API_TOKEN_DAYS", "30"))
+        self.API_TOKEN_CAP = int(env.get("ROUNDTRIP_API_TOKEN_CAP", "10"))
         self.WTF_CSRF_TIME_LIMIT = None  # a dispatcher's tab stays open all evening
         # The embedded mode's in-process scheduler; `make run` turns it on for the server only
         # (CLI commands build the app too and must not start jobs).

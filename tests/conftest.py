@@ -129,6 +129,9 @@ def app(engine: Engine, session_factory: sessionmaker[Session], tmp_path: Path) 
             "INSTANCE_PATH": str(tmp_path),
             "GEOCODER": "none",
             "SCHEDULER_ENABLED": False,
+            # Sign-in throttling off: tests sign in many times from one address;
+            # tests/web/test_throttling.py builds apps with it on.
+            "RATELIMIT_ENABLED": False,
         }
     )
 

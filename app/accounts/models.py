@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.roles import Role
 from app.db import Base, UTCDateTime, utcnow
 
-__all__ = ["ApiToken", "Role", "User"]
+__all__ = ["ApiToken", "LoginSession", "Role", "User"]
 
 ROLE_VALUES = tuple(r.value for r in Role)
 
@@ -29,6 +29,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+    login_sessions: Mapped[list[LoginSession]] = relationship(back_populates="user")
 
     def __repr__(self) -> str:
         return f"<User {self.email} ({self.role})>"
@@ -45,6 +46,28 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+    def is_live(self, now: datetime) -> bool:
+        """Neither revoked nor expired (whether its owner may still sign in is separate)."""
+        return self.revoked_at is None and now < self.expires_at
+
+
+class LoginSession(Base):
+    """One sign-in from a browser; signing out deletes it, so a copied cookie stops working.
+
+    The cookie carries a random key; only its SHA-256 digest is stored.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(back_populates="login_sessions")

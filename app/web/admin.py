@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.accounts import services as account_services
 from app.accounts.models import User
+from app.db import utcnow
 from app.errors import ValidationFailed
 from app.web.auth import area_required
 from app.web.database import db
@@ -39,3 +41,32 @@ def index() -> str | Response | tuple[str, int]:
     users = db().scalars(select(User).order_by(User.role, User.email)).all()
     status = 400 if form.errors else 200
     return render_template("admin/index.html", users=users, form=form), status
+
+
+@bp.post("/people/<int:user_id>/deactivate")
+@area_required("admin")
+def deactivate(user_id: int) -> Response:
+    """Stop a person at once: their browser sessions end and their API tokens are revoked.
+
+    The form's CSRF token is checked before any view (app.web.auth)."""
+    if db().get(User, user_id) is None:
+        abort(404)
+    if user_id == current_user.id:
+        flash("You cannot deactivate yourself; ask another administrator.", "danger")
+        return redirect(url_for("admin.index"))
+    user = account_services.deactivate_user(db(), user_id=user_id, now=utcnow())
+    db().commit()
+    flash(f"{user.name} can no longer sign in; their sessions and API tokens ended.", "success")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/people/<int:user_id>/activate")
+@area_required("admin")
+def activate(user_id: int) -> Response:
+    """Let a person sign in again (with new sessions and tokens)."""
+    if db().get(User, user_id) is None:
+        abort(404)
+    user = account_services.activate_user(db(), user_id=user_id)
+    db().commit()
+    flash(f"{user.name} can sign in again.", "success")
+    return redirect(url_for("admin.index"))

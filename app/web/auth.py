@@ -1,22 +1,59 @@
-"""Who may see what (O3): session login for pages, bearer tokens for the API, CSRF on forms."""
+"""Who may see what (O3): session login for pages, bearer tokens for the API, CSRF on forms,
+and sign-in throttling."""
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from flask import Flask, abort, g, request
+from flask import Flask, Response, abort, current_app, g, request
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter, RequestLimit
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from app.accounts import services as account_services
 from app.accounts.models import Role, User
+from app.db import utcnow
 from app.web.database import db
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _client_ip() -> str:
+    # request.remote_addr: behind a reverse proxy, wrap the app in werkzeug's ProxyFix.
+    return request.remote_addr or "unknown"
+
+
+def _client_ip_and_email() -> str:
+    """Bucket of one e-mail address tried from one address (form field or JSON body)."""
+    email = request.form.get("email")
+    if email is None:
+        body = request.get_json(silent=True)
+        email = body.get("email") if isinstance(body, dict) else None
+    return f"{_client_ip()}|{account_services.normalise_email(str(email or ''))[:254]}"
+
+
+# One limiter for the process; its storage (RATELIMIT_STORAGE_URI) and whether it is on
+# (RATELIMIT_ENABLED) come from each app's config in init_app.
+limiter = Limiter(key_func=_client_ip)
+
+# Config defaults; app.config (from app.config.Config or a test config) overrides them.
+AUTH_DEFAULTS: dict[str, object] = {
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "SIGN_IN_LIMIT": "10 per minute",  # per client address and e-mail
+    "SIGN_IN_LIMIT_PER_IP": "60 per minute",  # per client address, whatever the e-mail
+    "LOGIN_SESSION_DAYS": 14,
+    "API_TOKEN_DAYS": 30,
+    "API_TOKEN_CAP": 10,
+}
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -54,23 +91,93 @@ class LoginUser(UserMixin):  # type: ignore[misc]
     name: str
     role: Role
     active: bool
+    # The browser's sign-in (LoginSession key), or the API token in use; None otherwise.
+    session_key: str | None = None
+    api_token_id: int | None = None
 
     @property
     def is_active(self) -> bool:
         return self.active
 
+    def get_id(self) -> str:
+        # Flask-Login keeps this in the session cookie; the key ties the cookie to a
+        # LoginSession row, so deleting the row (sign-out) makes a copied cookie worthless.
+        return f"{self.id}:{self.session_key}" if self.session_key else str(self.id)
+
     @classmethod
-    def of(cls, user: User) -> LoginUser:
-        return cls(user.id, user.email, user.name, Role(user.role), user.is_active)
+    def of(
+        cls, user: User, *, session_key: str | None = None, api_token_id: int | None = None
+    ) -> LoginUser:
+        return cls(
+            user.id,
+            user.email,
+            user.name,
+            Role(user.role),
+            user.is_active,
+            session_key=session_key,
+            api_token_id=api_token_id,
+        )
 
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> LoginUser | None:
-    user = db().get(User, int(user_id)) if user_id.isdigit() else None
-    return LoginUser.of(user) if user is not None and user.is_active else None
+    """The signed-in person, only while their LoginSession exists and they are active."""
+    id_text, _, key = user_id.partition(":")
+    if not key or not id_text.isdigit():
+        return None  # a cookie from before sign-in sessions existed: sign in again
+    user = account_services.user_for_login_session(db(), key, now=utcnow())
+    if user is None or user.id != int(id_text):
+        return None
+    return LoginUser.of(user, session_key=key)
+
+
+def retry_after_s(limit: RequestLimit) -> int:
+    """Whole seconds until the breached limit lets the next attempt through."""
+    return max(1, math.ceil(limit.window[0] - time.time()))
+
+
+def sign_in_throttled(
+    on_breach: Callable[[RequestLimit], Response],
+) -> Callable[[F], F]:
+    """Throttle POSTs to a sign-in view (page or API): per address and e-mail, and per address.
+
+    Every attempt counts, successful or not: counting only failures would let a burst of
+    parallel guesses through before the first failure is recorded. Both sign-in views share
+    the buckets, so the API is no way around the page's limit. ``on_breach`` builds the 429.
+    """
+    per_email = limiter.shared_limit(
+        lambda: current_app.config["SIGN_IN_LIMIT"],
+        scope="sign-in",
+        key_func=_client_ip_and_email,
+        methods=["POST"],
+        on_breach=on_breach,
+    )
+    per_ip = limiter.shared_limit(
+        lambda: current_app.config["SIGN_IN_LIMIT_PER_IP"],
+        scope="sign-in-per-ip",
+        key_func=_client_ip,
+        methods=["POST"],
+        on_breach=on_breach,
+    )
+
+    def decorate(view: F) -> F:
+        return cast(F, per_ip(per_email(view)))
+
+    return decorate
+
+
+def _throttled(error: RateLimitExceeded) -> ResponseReturnValue:
+    # Each throttled view's on_breach has built its own answer (form or problem document).
+    if error.response is not None:
+        return error.response
+    return error
 
 
 def init_app(app: Flask) -> None:
+    for key, value in AUTH_DEFAULTS.items():
+        app.config.setdefault(key, value)
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _throttled)
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     login_manager.init_app(app)
     login_manager.login_view = "public.login"
@@ -89,9 +196,6 @@ def init_app(app: Flask) -> None:
         # the API with its session cookie is checked in api_user() instead.
         if request.method in UNSAFE_METHODS and not request.path.startswith("/api/"):
             csrf.protect()
-
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def area_required(area: str) -> Callable[[F], F]:
@@ -120,11 +224,20 @@ def current_api_user() -> LoginUser:
     header = request.headers.get("Authorization", "")
     user: LoginUser | None = None
     if header.lower().startswith("bearer "):
-        found = account_services.user_for_token(db(), header[7:].strip())
-        if found is None:
-            abort(401, description="This API token is unknown or revoked; create a new one.")
-        db().commit()  # remember last_used_at even if the request itself fails
-        user = LoginUser.of(found)
+        now = utcnow()
+        session = db()
+        api_token = account_services.token_for_secret(session, header[7:].strip(), now=now)
+        if api_token is None:
+            abort(
+                401,
+                description="This API token is unknown or revoked, has expired, or its owner "
+                "may no longer sign in; create a new one.",
+            )
+        # Reads stay reads: last_used_at is written at most once per few minutes per token,
+        # and then committed at once (nothing else is pending yet), even if the request fails.
+        if account_services.touch_token(session, api_token, now=now):
+            session.commit()
+        user = LoginUser.of(api_token.user, api_token_id=api_token.id)
     elif current_user.is_authenticated:
         if request.method in UNSAFE_METHODS:
             csrf.protect()

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import (
+    Response as FlaskResponse,
+)
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -12,7 +26,8 @@ from werkzeug.wrappers import Response
 from app import demo
 from app.accounts import services as account_services
 from app.accounts.models import User
-from app.web.auth import LANDING_ENDPOINT, LoginUser
+from app.db import utcnow
+from app.web.auth import LANDING_ENDPOINT, LoginUser, retry_after_s, sign_in_throttled
 from app.web.database import db
 from app.web.forms import LoginForm, LogoutForm
 
@@ -38,7 +53,28 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def plain_wait(seconds: int) -> str:
+    """'45 seconds', '1 minute', '3 minutes' (rounded up)."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _too_many_attempts(limit: RequestLimit) -> FlaskResponse:
+    """The sign-in form again, saying when the next attempt will be let through."""
+    wait_s = retry_after_s(limit)
+    form = LoginForm()
+    form.password.errors = [
+        f"Too many sign-in attempts. Wait {plain_wait(wait_s)}, then try again."
+    ]
+    response = make_response(render_template("public/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(wait_s)
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@sign_in_throttled(_too_many_attempts)
 def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for(LANDING_ENDPOINT[current_user.role]))
@@ -50,7 +86,14 @@ def login() -> str | Response | tuple[str, int]:
         if user is None:
             form.password.errors.append("The e-mail or password is wrong. Try again.")
         else:
-            login_user(LoginUser.of(user))
+            key = account_services.start_login_session(
+                db(),
+                user=user,
+                now=utcnow(),
+                lifetime=timedelta(days=current_app.config["LOGIN_SESSION_DAYS"]),
+            )
+            db().commit()
+            login_user(LoginUser.of(user, session_key=key))
             flash(f"Welcome, {user.name}.", "success")
             return redirect(
                 _safe_next(request.args.get("next")) or url_for(LANDING_ENDPOINT[user.role])
@@ -61,6 +104,11 @@ def login() -> str | Response | tuple[str, int]:
 @bp.post("/logout")
 def logout() -> Response:
     if LogoutForm().validate_on_submit():
+        # End the sign-in on the server too: a copy of the cookie must not outlive it.
+        key = current_user.session_key if current_user.is_authenticated else None
+        if key:
+            account_services.end_login_session(db(), key)
+            db().commit()
         logout_user()
         flash("You are signed out.", "info")
     return redirect(url_for("public.index"))

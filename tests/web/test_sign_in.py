@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import csrf_token, sign_in
+from tests.conftest import Person, csrf_token, sign_in
 
 LANDING = {
     "admin": "/admin/",
@@ -82,3 +82,118 @@ def test_inactive_user_cannot_sign_in(client, make_user, session):
     session.commit()
 
     assert sign_in(client, person).status_code == 400
+
+
+def sign_out(client) -> None:  # type: ignore[no-untyped-def]
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    client.post("/logout", data={"csrf_token": token})
+
+
+def test_a_copied_session_cookie_stops_working_after_sign_out(app, client, login_as):
+    """Sign-out ends the session on the server, not only in the browser that signed out."""
+    login_as("support")
+    stolen = client.get_cookie("session").value
+    thief = app.test_client()
+    thief.set_cookie("session", stolen)
+    assert thief.get("/support/").status_code == 200
+
+    sign_out(client)
+
+    page = thief.get("/support/")
+    assert page.status_code == 302
+    assert page.headers["Location"].startswith("/login")
+    assert thief.get("/api/v1/auth/tokens").status_code == 401
+
+
+def test_signing_out_ends_only_that_sign_in(app, client, make_user):
+    person = make_user("dispatcher")
+    phone = app.test_client()
+    sign_in(client, person)
+    sign_in(phone, person)
+
+    sign_out(client)
+
+    assert client.get("/dispatcher/").status_code == 302
+    assert phone.get("/dispatcher/").status_code == 200
+
+
+@pytest.fixture
+def password_checks(monkeypatch):  # type: ignore[no-untyped-def]
+    """Every password hash the sign-in checks against (the real check still runs)."""
+    from app.accounts import services
+
+    checked: list[str] = []
+    real = services.check_password_hash
+
+    def spy(pwhash: str, password: str) -> bool:
+        checked.append(pwhash)
+        return real(pwhash, password)
+
+    monkeypatch.setattr(services, "check_password_hash", spy)
+    return checked
+
+
+def test_unknown_email_costs_a_password_check_too(client, make_user, password_checks):
+    """Known and unknown e-mails take the same work, so timing does not tell them apart."""
+    known = make_user("dispatcher")
+    sign_in(client, Person(0, "nobody@example.org", "password-123", "dispatcher"))
+    sign_in(client, Person(known.id, known.email, "wrong-password", "dispatcher"))
+
+    assert len(password_checks) == 2
+    assert password_checks[0] != password_checks[1]  # a dummy hash for the unknown one
+
+
+def test_inactive_person_costs_a_password_check_too(client, make_user, session, password_checks):
+    from app.accounts.models import User
+
+    person = make_user("dispatcher")
+    session.get(User, person.id).is_active = False
+    session.commit()
+
+    assert sign_in(client, person).status_code == 400
+    assert len(password_checks) == 1
+    assert password_checks[0] != session.get(User, person.id).password_hash
+
+
+def test_deactivating_a_person_ends_their_sessions_and_tokens(app, client, make_user, login_as):
+    person = make_user("courier")
+    their_browser = app.test_client()
+    assert sign_in(their_browser, person).status_code == 302
+    token = their_browser.post(
+        "/api/v1/auth/tokens", json={"email": person.email, "password": person.password}
+    ).get_json()["token"]
+    login_as("admin")
+
+    page = client.get("/admin/")
+    response = client.post(
+        f"/admin/people/{person.id}/deactivate",
+        data={"csrf_token": csrf_token(page.get_data(as_text=True))},
+    )
+
+    assert response.status_code == 302
+    assert their_browser.get("/courier/").status_code == 302
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert their_browser.get("/api/v1/shifts", headers=bearer).status_code == 401
+    assert sign_in(their_browser, person).status_code == 400
+
+
+def test_an_admin_cannot_deactivate_themselves(client, login_as):
+    admin = login_as("admin")
+    page = client.get("/admin/")
+
+    client.post(
+        f"/admin/people/{admin.id}/deactivate",
+        data={"csrf_token": csrf_token(page.get_data(as_text=True))},
+    )
+
+    assert client.get("/admin/").status_code == 200
+
+
+def test_only_admins_deactivate_people(client, make_user, login_as):
+    person = make_user("courier")
+    login_as("dispatcher")
+    token = csrf_token(client.get("/dispatcher/").get_data(as_text=True))
+
+    response = client.post(f"/admin/people/{person.id}/deactivate", data={"csrf_token": token})
+
+    assert response.status_code == 403

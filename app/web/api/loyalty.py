@@ -107,7 +107,7 @@ def _already(key: str) -> bool:
 
 
 @blp.route("/<int:customer_id>/points", methods=["GET"])
-@api_roles(*STAFF, Role.CUSTOMER)
+@api_roles(Role.ADMIN, Role.SUPPORT, Role.CUSTOMER)
 @blp.response(200, BalanceOut)
 def balance(customer_id: int) -> dict[str, Any]:
     """The balance, what can be spent now, and what expires soon."""
@@ -132,7 +132,7 @@ def balance(customer_id: int) -> dict[str, Any]:
 
 
 @blp.route("/<int:customer_id>/points/history", methods=["GET"])
-@api_roles(*STAFF, Role.CUSTOMER)
+@api_roles(Role.ADMIN, Role.SUPPORT, Role.CUSTOMER)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, HistoryOut)
 def history(args: dict[str, Any], customer_id: int) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def history(args: dict[str, Any], customer_id: int) -> dict[str, Any]:
 
 
 @blp.route("/<int:customer_id>/points/quote", methods=["GET"])
-@api_roles(*STAFF, Role.CUSTOMER)
+@api_roles(Role.ADMIN, Role.SUPPORT, Role.CUSTOMER)
 @blp.arguments(QuoteArgs, location="query")
 @blp.response(200, QuoteOut)
 def quote(args: dict[str, Any], customer_id: int) -> Any:
@@ -158,7 +158,7 @@ def quote(args: dict[str, Any], customer_id: int) -> Any:
 
 
 @blp.route("/<int:customer_id>/points/redemptions", methods=["POST"])
-@api_roles(*STAFF, Role.CUSTOMER)
+@api_roles(Role.CUSTOMER)  # only the customer spends their own points
 @blp.arguments(RedeemIn)
 @blp.response(201, EntryOut)
 @blp.alt_response(200, schema=EntryOut, description="A replay: the first result")
