@@ -149,17 +149,28 @@ def users_create(email: str, name: str, role: str, password: str) -> None:
 @with_appcontext
 def users_token(email: str, label: str) -> None:
     """Print a new API token for a user (shown once)."""
+    from datetime import timedelta
+
     from sqlalchemy import select
 
     from app.accounts import services as account_services
     from app.accounts.models import User
-    from app.db import session_scope
+    from app.db import session_scope, utcnow
 
+    config = current_app.config
     with session_scope(_factory()) as session:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise click.ClickException(f"There is no user {email}.")
-        click.echo(account_services.issue_token(session, user=user, label=label))
+        issued = account_services.issue_api_token(
+            session,
+            user=user,
+            label=label,
+            now=utcnow(),
+            lifetime=timedelta(days=config.get("API_TOKEN_DAYS", 30)),
+            cap=config.get("API_TOKEN_CAP", 10),
+        )
+        click.echo(issued.secret)
 
 
 @click.command("wave")

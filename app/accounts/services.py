@@ -14,7 +14,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.accounts.models import ApiToken, LoginSession, Role, User
-from app.db import utcnow
 from app.errors import ErrorCollector
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -205,11 +204,6 @@ def issue_api_token(
     session.add(api_token)
     session.flush()
     return IssuedToken(secret, api_token, revoked)
-
-
-def issue_token(session: Session, *, user: User, label: str) -> str:
-    """Return a new bearer token with the default lifetime and cap (the CLI's way)."""
-    return issue_api_token(session, user=user, label=label, now=utcnow()).secret
 
 
 def live_tokens(session: Session, *, user_id: int, now: datetime) -> list[ApiToken]:

@@ -197,3 +197,21 @@ def test_only_admins_deactivate_people(client, make_user, login_as):
     response = client.post(f"/admin/people/{person.id}/deactivate", data={"csrf_token": token})
 
     assert response.status_code == 403
+
+
+def test_the_admin_page_offers_deactivation_for_others_and_reactivation(
+    client, session, make_user, login_as
+):
+    person = make_user("courier")
+    admin = login_as("admin")
+
+    page = client.get("/admin/").get_data(as_text=True)
+    assert f"/admin/people/{person.id}/deactivate" in page
+    assert f"/admin/people/{admin.id}/deactivate" not in page  # never yourself
+
+    client.post(f"/admin/people/{person.id}/deactivate", data={"csrf_token": csrf_token(page)})
+    page = client.get("/admin/").get_data(as_text=True)
+    assert f"/admin/people/{person.id}/activate" in page
+    client.post(f"/admin/people/{person.id}/activate", data={"csrf_token": csrf_token(page)})
+
+    assert sign_in(client.application.test_client(), person).status_code == 302
