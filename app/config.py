@@ -48,19 +48,15 @@ class Config:
         self.GEOCODER = env.get("ROUNDTRIP_GEOCODER", "none")
         self.GEOCODER_USER_AGENT = env.get("ROUNDTRIP_GEOCODER_USER_AGENT", "roundtrip")
         self.API_PAGE_SIZE_MAX = int(env.get("ROUNDTRIP_API_PAGE_SIZE_MAX", "200"))
+        # Staff point adjustments: never more than MAX points either way; above CONFIRM points
+        # the page asks "Add 5,000 points to X?" and the API wants "confirm": true.
+        self.ADJUSTMENT_MAX_POINTS = int(env.get("ROUNDTRIP_ADJUSTMENT_MAX_POINTS", "10000"))
+        self.ADJUSTMENT_CONFIRM_POINTS = int(env.get("ROUNDTRIP_ADJUSTMENT_CONFIRM_POINTS", "1000"))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         # Cookies only over HTTPS; off for the embedded http://127.0.0.1 mode.
         self.SESSION_COOKIE_SECURE = env.get("ROUNDTRIP_SECURE_COOKIES", "off") == "on"
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
-        # Sign-in throttling (page and API token endpoint): memory:// counts per process; with
-        # several workers use a shared store, e.g. redis://localhost:6379.
-        self.RATELIMIT_STORAGE_URI = env.get("ROUNDTRIP_RATELIMIT_STORAGE", "memory://")
-        self.SIGN_IN_LIMIT = env.get("ROUNDTRIP_SIGN_IN_LIMIT", "10 per minute")
-        self.SIGN_IN_LIMIT_PER_IP = env.get("ROUNDTRIP_SIGN_IN_LIMIT_PER_IP", "60 per minute")
-        self.LOGIN_SESSION_DAYS = int(env.get("ROUNDTRIP_SESSION_DAYS", "14"))
-        self.API_TOKEN_DAYS = int(env.get("ROUNDTRIP_API_TOKEN_DAYS", "30"))
-        self.API_TOKEN_CAP = int(env.get("ROUNDTRIP_API_TOKEN_CAP", "10"))
         self.WTF_CSRF_TIME_LIMIT = None  # a dispatcher's tab stays open all evening
         # The embedded mode's in-process scheduler; `make run` turns it on for the server only
         # (CLI commands build the app too and must not start jobs).
@@ -73,6 +69,11 @@ class Config:
         # app.planning.services.time_budget).
         budget = env.get("ROUNDTRIP_PLANNING_TIME_LIMIT_S", "auto")
         self.PLANNING_TIME_LIMIT_S = None if budget == "auto" else float(budget)
+        # A planning run's lease: its worker renews it while solving (every lease/3, at most
+        # 10 s apart); a run silent this long lost its worker and is marked failed.
+        self.PLANNING_LEASE_S = float(env.get("ROUNDTRIP_PLANNING_LEASE_S", "60"))
+        if not self.PLANNING_LEASE_S > 0:
+            raise ValueError("ROUNDTRIP_PLANNING_LEASE_S must be a number of seconds above 0")
         # Local times (each depot's own) at which tomorrow is planned; the last one publishes.
         waves = env.get("ROUNDTRIP_PLANNING_WAVES", "18:00,23:30")
         self.PLANNING_WAVES = _times(waves)
@@ -88,6 +89,14 @@ class Config:
         # Today is re-planned this often when orders arrived after the published plan; 0: never.
         self.SAME_DAY_WAVE_MINUTES = int(env.get("ROUNDTRIP_SAME_DAY_WAVE_MINUTES", "20"))
         self.SCHEDULER_TIMEZONE = env.get("ROUNDTRIP_SCHEDULER_TIMEZONE", "Europe/Moscow")
+        # Sign-in throttling (page and API token endpoint): memory:// counts per process; with
+        # several workers use a shared store, e.g. redis://localhost:6379.
+        self.RATELIMIT_STORAGE_URI = env.get("ROUNDTRIP_RATELIMIT_STORAGE", "memory://")
+        self.SIGN_IN_LIMIT = env.get("ROUNDTRIP_SIGN_IN_LIMIT", "10 per minute")
+        self.SIGN_IN_LIMIT_PER_IP = env.get("ROUNDTRIP_SIGN_IN_LIMIT_PER_IP", "60 per minute")
+        self.LOGIN_SESSION_DAYS = int(env.get("ROUNDTRIP_SESSION_DAYS", "14"))
+        self.API_TOKEN_DAYS = int(env.get("ROUNDTRIP_API_TOKEN_DAYS", "30"))
+        self.API_TOKEN_CAP = int(env.get("ROUNDTRIP_API_TOKEN_CAP", "10"))
         # A stop is reported on its delivery day (depot time), give or take this many hours for
         # night shifts (a day over by more than 4 hours is no longer planned or edited).
         self.REPORT_MARGIN_H = _hours(env.get("ROUNDTRIP_REPORT_MARGIN_H", "4"))

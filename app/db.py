@@ -57,20 +57,63 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# SQLite: how long a connection waits for another one's lock before giving up (SQLite's own
+# busy handler retries with back-off until then), and the execution option that makes a
+# transaction start with BEGIN IMMEDIATE.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+BEGIN_OPTION = "roundtrip_begin"
+SQLITE_BUSY = 5
+SQLITE_LOCKED = 6
+# PostgreSQL: serialization failure, deadlock, lock_timeout / NOWAIT.
+CONTENTION_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    # pysqlite's own transaction handling breaks SAVEPOINTs and ignores foreign keys; take
-    # control of BEGIN ourselves (SQLAlchemy docs, "Serializable isolation / Savepoints").
+    """Foreign keys, WAL, a busy timeout, and BEGIN under our control.
+
+    pysqlite's own transaction handling breaks SAVEPOINTs and ignores foreign keys; take
+    control of BEGIN ourselves (SQLAlchemy docs, "Serializable isolation / Savepoints").
+    WAL lets readers go on while one writer writes. A deferred transaction that reads and
+    then writes fails at once when another writer got there first (SQLite does not call the
+    busy handler on a lock upgrade), so transactions that will write begin IMMEDIATE: they
+    take the write lock first, waiting for it up to the busy timeout.
+    """
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Persistent in the file; a no-op for in-memory databases (they answer "memory").
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        mode = conn.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def for_writes(engine: Engine) -> Engine:
+    """The same engine (same pool) whose SQLite transactions begin IMMEDIATE."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+
+
+def is_lock_contention(error: BaseException) -> bool:
+    """True when the database refused because of other transactions' locks (SQLite busy or
+    locked, PostgreSQL serialization failure, deadlock or lock timeout): trying again later
+    can succeed, so this is overload, not a bug."""
+    orig = getattr(error, "orig", error)
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED)
+    if getattr(orig, "sqlstate", None) in CONTENTION_SQLSTATES:
+        return True
+    message = str(orig).lower()
+    return "database is locked" in message or "database table is locked" in message
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -83,12 +126,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+def make_session_factory(engine: Engine, *, writes: bool = True) -> sessionmaker[Session]:
+    """Sessions for units of work; ``writes=False`` for ones that only read (on SQLite they
+    begin deferred and so never wait for, or hold, the write lock)."""
     # Foreign keys resolve by table name, so a worker importing only app.planning would fail
     # on plans -> users: register every model before the first session.
     import app.models  # noqa: F401
 
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    return sessionmaker(bind=for_writes(engine) if writes else engine, expire_on_commit=False)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -18,6 +19,8 @@ from app.planning import jobs as planning_jobs
 from loyalty import jobs as loyalty_jobs
 
 log = logging.getLogger(__name__)
+
+SWEEP_EVERY_S = 30
 
 
 def build_scheduler(
@@ -73,6 +76,19 @@ def build_scheduler(
             max_instances=1,  # a slow wave is never overlapped by the next one
             misfire_grace_time=600,
         )
+    # Planning runs whose worker went away (lease ran out) are marked failed soon after, even
+    # when nobody opens their page; the first sweep runs at start-up.
+    scheduler.add_job(
+        planning_jobs.sweep_abandoned,
+        IntervalTrigger(seconds=SWEEP_EVERY_S, timezone=timezone),
+        kwargs={"factory": factory},
+        id="planning-sweep-abandoned",
+        name=f"Mark planning runs whose worker went away as failed (every {SWEEP_EVERY_S} s)",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),
+    )
     scheduler.add_job(
         loyalty_jobs.expire_points,
         CronTrigger(hour=3, minute=15, timezone=timezone),

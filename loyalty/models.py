@@ -65,6 +65,8 @@ class LedgerEntry(Base):
     source: Mapped[str | None] = mapped_column(String(80), index=True)  # "order:12", "return:3"
     idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
     request_fingerprint: Mapped[str] = mapped_column(String(64))
+    # Who made the entry: the staff member of an adjustment (shown to support), the person who
+    # redeemed; None for what the system writes (earnings, expiry, reversals).
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

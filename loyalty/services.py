@@ -56,6 +56,17 @@ def lock_account(session: Session, customer_id: int) -> LoyaltyAccount:
     ).one()
 
 
+def applied(session: Session, *, customer_id: int, key: str) -> bool:
+    """Whether a write with this idempotency key is already in the ledger.
+
+    Takes the account lock first (as every write does), so a concurrent request with the
+    same key waits until the first one commits, then sees its entries and replays them.
+    """
+    lock_account(session, customer_id)
+    found = session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key))
+    return found is not None
+
+
 def _replayed(session: Session, keys: Sequence[str], fingerprint: str) -> list[LedgerEntry] | None:
     """Entries an earlier request with this key wrote; None if it never ran."""
     found = list(
@@ -370,8 +381,11 @@ def redeem(
     now: datetime,
     key: str,
     rules: LoyaltyRules = DEFAULT_RULES,
+    user_id: int | None = None,
 ) -> LedgerEntry:
-    """Pay part of an order with points: never more than the cap, never more than held."""
+    """Pay part of an order with points: never more than the cap, never more than held.
+
+    ``user_id`` is the person who asked (the customer, or staff on their behalf)."""
     if points < 1:
         raise ValidationFailed({"points": ["Redeem at least 1 point."]})
     account = lock_account(session, customer_id)
@@ -407,6 +421,7 @@ def redeem(
         fingerprint=fingerprint,
         now=now,
         rules=rules,
+        user_id=user_id,
     )
     _allocate(session, entry, points, grants)
     return entry
@@ -512,11 +527,15 @@ def adjust(
     now: datetime,
     key: str,
     rules: LoyaltyRules = DEFAULT_RULES,
+    max_points: int | None = None,
 ) -> LedgerEntry:
-    """A staff correction; the reason is mandatory and shown to the customer."""
+    """A staff correction by ``user_id`` (recorded on the entry); the reason is mandatory and
+    shown to the customer; never more than ``max_points`` either way when given."""
     errors = ErrorCollector()
     if points == 0:
         errors.add("points", "An adjustment must add or remove at least 1 point.")
+    elif max_points is not None and abs(points) > max_points:
+        errors.add("points", f"An adjustment adds or removes at most {max_points:,} points.")
     if not reason.strip():
         errors.add("reason", "Say why: the customer sees this reason in their history.")
     errors.raise_if_any()

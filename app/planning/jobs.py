@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
+import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from types import TracebackType
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope, utcnow
@@ -16,9 +22,12 @@ from app.fleet.models import Depot
 from app.orders.models import Order, OrderStatus
 from app.planning import editing, services
 from app.planning.models import Plan, PlanStatus
-from routing.solver import Progress, SolveParameters
+from routing.solver import Progress, SolveParameters, solve
 
 log = logging.getLogger(__name__)
+
+# Marking a run failed after an error is tried this many times, each in a fresh session.
+FAILURE_ATTEMPTS = 3
 
 
 def run_planning(
@@ -29,13 +38,26 @@ def run_planning(
     time_limit_s: float | None = None,
     user_id: int | None = None,
     params: SolveParameters | None = None,
+    lease_s: float = services.DEFAULT_LEASE_S,
+    now: datetime | None = None,
 ) -> int:
-    """Create a plan version, solve it, store it whole; on failure keep only the reason."""
+    """Create a plan version, solve it, store it whole; on failure keep only the reason.
+
+    ``now`` is the moment planned for (a wave's time; default the clock): it decides whether
+    the day is over and which stops have started. Leases always run on the real clock.
+    Raises ``services.RunInProgress`` when a run of that depot and day is already solving.
+    """
     with session_scope(factory) as session:
         plan_id = services.start_plan(
-            session, depot_id=depot_id, day=day, time_limit_s=time_limit_s, user_id=user_id
+            session,
+            depot_id=depot_id,
+            day=day,
+            time_limit_s=time_limit_s,
+            user_id=user_id,
+            now=now or utcnow(),
+            lease_s=lease_s,
         ).id
-    solve_started(factory, plan_id=plan_id, params=params)
+    solve_started(factory, plan_id=plan_id, params=params, lease_s=lease_s, now=now)
     return plan_id
 
 
@@ -44,34 +66,194 @@ def run_planning(
 LIVE: dict[int, Progress] = {}
 
 
+def worker_id() -> str:
+    """This process and thread, as a run's lease names its worker."""
+    name = f"{socket.gethostname()[:50]}:{os.getpid()}:{threading.current_thread().name}"
+    return name[:100]
+
+
+def renewal_interval_s(lease_s: float) -> float:
+    """How often a worker renews its lease: three times per lease, at least every 10 s."""
+    return min(10.0, lease_s / 3)
+
+
+class LeaseKeeper:
+    """Renews a run's lease from a thread of its own while the run is worked on.
+
+    A thread rather than the solver's progress reports: those come only when the search
+    finds a better plan, and a search can go a minute without one. The keeper gives up
+    after ``give_up_after_s`` (a search that hangs must not look alive for ever) and when
+    the run is no longer this worker's (marked failed meanwhile): the run is then left to
+    the sweep, and ``services.store_result`` refuses to overwrite the verdict.
+    """
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        plan_id: int,
+        worker: str,
+        lease_s: float,
+        give_up_after_s: float,
+    ) -> None:
+        self.factory = factory
+        self.plan_id = plan_id
+        self.worker = worker
+        self.lease_s = lease_s
+        self.every_s = renewal_interval_s(lease_s)
+        self.give_up_at = time.monotonic() + give_up_after_s
+        self.renewals = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> LeaseKeeper:
+        if isinstance(self.factory.kw.get("bind"), Connection):
+            # One connection (the tests' rolled-back transaction) cannot serve two threads;
+            # such a run keeps the lease it was given.
+            log.debug(
+                "plan %s: lease not renewed (session factory on one connection)", self.plan_id
+            )
+            return self
+        self._thread = threading.Thread(target=self._run, name=f"lease-{self.plan_id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            if time.monotonic() > self.give_up_at:
+                log.error(
+                    "plan %s: still running past its time; lease left to run out", self.plan_id
+                )
+                return
+            try:
+                with session_scope(self.factory) as session:
+                    held = services.renew_lease(
+                        session,
+                        plan_id=self.plan_id,
+                        worker=self.worker,
+                        now=utcnow(),
+                        lease_s=self.lease_s,
+                    )
+            except Exception:  # a database hiccup: try again at the next tick
+                log.warning("plan %s: lease not renewed this time", self.plan_id, exc_info=True)
+                continue
+            if not held:
+                log.warning("plan %s: lease lost (the run is no longer solving)", self.plan_id)
+                return
+            self.renewals += 1
+
+
 def solve_started(
-    factory: sessionmaker[Session], *, plan_id: int, params: SolveParameters | None = None
+    factory: sessionmaker[Session],
+    *,
+    plan_id: int,
+    params: SolveParameters | None = None,
+    lease_s: float = services.DEFAULT_LEASE_S,
+    now: datetime | None = None,
 ) -> None:
-    """Solve a version already started (its row committed, so pages can show progress)."""
+    """Solve a version already started (its row committed, so pages can show progress), as
+    of ``now`` (default: the clock when the search starts).
+
+    The worker takes the run's lease and renews it until the result is stored, so a run
+    whose process dies is marked failed by the next sweep. No transaction stays open during
+    the search (on SQLite it would hold the write lock for minutes). Any error ends the run
+    failed with its reason, recorded in a fresh session.
+    """
+    worker = worker_id()
     try:
         with session_scope(factory) as session:
-            services.solve_plan(
-                session,
-                plan_id=plan_id,
-                now=utcnow(),
-                params=params,
-                progress=lambda p: LIVE.__setitem__(plan_id, p),
+            services.claim_run(
+                session, plan_id=plan_id, worker=worker, now=utcnow(), lease_s=lease_s
             )
-    except DomainError as exc:
         with session_scope(factory) as session:
-            services.mark_failed(session, plan_id=plan_id, error=str(exc), now=utcnow())
+            limit = session.get_one(Plan, plan_id).time_limit_s
+            session.commit()
+            with LeaseKeeper(
+                factory,
+                plan_id=plan_id,
+                worker=worker,
+                lease_s=lease_s,
+                give_up_after_s=2 * limit + 120,
+            ):
+                run = services.prepare_run(session, plan_id=plan_id, now=now or utcnow())
+                session.commit()  # nothing locked or open while the search runs
+                result = solve(
+                    run.day.problem,
+                    params or SolveParameters(time_limit_s=limit),
+                    lambda p: LIVE.__setitem__(plan_id, p),
+                )
+            services.store_result(session, run, result, now=utcnow())
+    except services.RunNotSolving as exc:
+        log.warning("planning run %s: %s", plan_id, exc)
+    except DomainError as exc:
+        _record_failure(factory, plan_id, str(exc))
+    except SQLAlchemyError as exc:
+        log.exception("planning run %s failed on the database", plan_id)
+        _record_failure(
+            factory,
+            plan_id,
+            f"The planning run stopped on a database error ({exc.__class__.__name__}); "
+            "nothing of this version was saved. Try again.",
+        )
     except Exception as exc:
         log.exception("planning run %s failed", plan_id)
-        with session_scope(factory) as session:
-            services.mark_failed(
-                session,
-                plan_id=plan_id,
-                now=utcnow(),
-                error=f"The solver stopped with an error ({exc.__class__.__name__}); nothing "
-                "of this version was saved. Try again.",
-            )
+        _record_failure(
+            factory,
+            plan_id,
+            f"The solver stopped with an error ({exc.__class__.__name__}); nothing "
+            "of this version was saved. Try again.",
+        )
     finally:
         LIVE.pop(plan_id, None)
+
+
+def _record_failure(factory: sessionmaker[Session], plan_id: int, error: str) -> None:
+    """Mark the run failed, each attempt in a fresh session (the failed one may be broken).
+
+    If the database stays out of reach, the run's lease runs out and a sweep fails it.
+    """
+    for attempt in range(1, FAILURE_ATTEMPTS + 1):
+        try:
+            with session_scope(factory) as session:
+                services.mark_failed(session, plan_id=plan_id, error=error, now=utcnow())
+            return
+        except Exception:
+            log.warning(
+                "planning run %s: could not record its failure (attempt %d)",
+                plan_id,
+                attempt,
+                exc_info=True,
+            )
+            if attempt < FAILURE_ATTEMPTS:
+                time.sleep(0.5 * attempt)
+    log.error("planning run %s left to the lease sweep", plan_id)
+
+
+def sweep_abandoned(factory: sessionmaker[Session], *, now: datetime | None = None) -> list[int]:
+    """Mark failed the runs whose worker went away (lease ran out); returns their ids.
+
+    Called at start-up, by the scheduler, and when a board or plan page is shown. Never
+    raises: a sweep that fails (database busy) is simply done by the next one.
+    """
+    try:
+        with session_scope(factory) as session:
+            swept = services.expire_abandoned(session, now=now or utcnow())
+    except SQLAlchemyError:
+        log.warning("sweep of abandoned planning runs failed; the next one retries", exc_info=True)
+        return []
+    if swept:
+        log.warning("planning runs %s lost their worker and are marked failed", swept)
+    return swept
 
 
 def planning_wave(
@@ -107,7 +289,13 @@ def planning_wave(
                 factory, plan_id=published_id, now=now, time_limit_s=time_limit_s
             )
             continue
-        plan_id = run_planning(factory, depot_id=depot_id, day=tomorrow, time_limit_s=time_limit_s)
+        try:
+            plan_id = run_planning(
+                factory, depot_id=depot_id, day=tomorrow, time_limit_s=time_limit_s, now=now
+            )
+        except DomainError as exc:  # a dispatcher's run is solving, or the day is over
+            log.warning("depot %s, %s: wave skipped: %s", depot_id, tomorrow, exc)
+            continue
         touched.append(plan_id)
         if final:
             _publish_if_ready(factory, plan_id, now)
@@ -187,7 +375,13 @@ def bring_up_to_date(
     # a new one that fits nowhere does.
     if not left - tried:
         return touched
-    new_id = run_planning(factory, depot_id=depot_id, day=day, time_limit_s=time_limit_s)
+    try:
+        new_id = run_planning(
+            factory, depot_id=depot_id, day=day, time_limit_s=time_limit_s, now=now
+        )
+    except DomainError as exc:  # a dispatcher's run is solving, or the day is over
+        log.warning("plan %s not re-planned now: %s", plan_id, exc)
+        return touched
     touched.append(new_id)
     with session_scope(factory) as session:
         plan = session.get_one(Plan, new_id)

@@ -9,9 +9,11 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,6 +37,17 @@ class Plan(Base):
     __table_args__ = (
         UniqueConstraint("depot_id", "delivery_day", "version"),
         CheckConstraint(f"status IN {PLAN_STATUSES!r}", name="status_known"),
+        # At most one run of a depot and day solves at a time: two dispatchers pressing "Plan
+        # this day" together get one run (the other is refused and shown it), never two
+        # searches racing for the same version number.
+        Index(
+            "uq_plans_one_solving_run",
+            "depot_id",
+            "delivery_day",
+            unique=True,
+            sqlite_where=text("status = 'solving'"),
+            postgresql_where=text("status = 'solving'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +70,12 @@ class Plan(Base):
     revision: Mapped[int] = mapped_column(default=0, server_default="0")
     # The published plan a re-plan started from; its started and finished stops stay fixed.
     replanned_from_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    # The lease of a run while it solves: its worker renews it every few seconds; a run
+    # whose lease ran out lost its worker (the process died) and is marked failed by the
+    # next sweep (services.expire_abandoned). ``worker`` names the process and thread.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    worker: Mapped[str | None] = mapped_column(String(100))
 
     routes: Mapped[list[PlanRoute]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", order_by="PlanRoute.id"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.db import utcnow
 from app.errors import Conflict, NotFound
+from app.fleet.models import Depot
 from app.orders.models import Order, OrderStatus
+from app.planning.days import ensure_day_not_over
 from app.planning.models import Plan, PlanRoute, PlanStatus, PlanUnassigned, PlanVisit
 from app.planning.problem import (
     PLANNABLE,
@@ -19,8 +24,33 @@ from app.planning.problem import (
     routes_under_way,
 )
 from routing.matrix import GeodesicMatrix, MatrixProvider
+from routing.plan import Plan as Solution
 from routing.plan import Route
 from routing.solver import ProgressCallback, SolveParameters, solve
+
+# How long a planning run's worker may stay silent before the run counts as abandoned (its
+# process died); the worker renews the lease every few seconds while it solves.
+DEFAULT_LEASE_S = 60.0
+ABANDONED = (
+    "The planning run stopped unexpectedly (its worker went away at {at}); nothing was "
+    "published. Plan the day again."
+)
+
+
+class RunInProgress(Conflict):
+    """Another run of the same depot and day is solving; ``plan_id`` names it."""
+
+    def __init__(self, plan: Plan, tz: ZoneInfo) -> None:
+        self.plan_id = plan.id
+        super().__init__(
+            f"Version {plan.version} of this day is already being planned (started "
+            f"{plan.created_at.astimezone(tz):%H:%M}); its page shows how it is going. Wait "
+            "for it to finish before planning the day again."
+        )
+
+
+class RunNotSolving(Conflict):
+    """The run is no longer solving (finished, or marked failed when its lease ran out)."""
 
 
 def time_budget(orders: int) -> float:
@@ -39,11 +69,22 @@ def start_plan(
     day: date,
     time_limit_s: float | None = None,
     user_id: int | None = None,
+    now: datetime | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
 ) -> Plan:
     """A new version in state 'solving'; commit it so the page can show progress.
 
-    Without a time limit, the budget follows the number of orders to plan.
+    Without a time limit, the budget follows the number of orders to plan. The run holds a
+    lease from ``now`` (default: the clock) until its worker takes it over. Runs whose lease
+    ran out are marked failed first; if another run of the day is still solving, this one is
+    refused with ``RunInProgress`` (a unique index backs this up against a race).
     """
+    now = now or utcnow()
+    ensure_day_not_over(session, depot_id=depot_id, day=day, now=now)
+    expire_abandoned(session, now=now)
+    running = running_plan(session, depot_id=depot_id, day=day)
+    if running is not None:
+        raise RunInProgress(running, _depot_tz(session, depot_id))
     if time_limit_s is None:
         orders = session.scalar(
             select(func.count())
@@ -70,27 +111,123 @@ def start_plan(
         status=PlanStatus.SOLVING,
         time_limit_s=time_limit_s,
         created_by_user_id=user_id,
+        created_at=now,
+        heartbeat_at=now,
+        lease_expires_at=now + timedelta(seconds=lease_s),
     )
     session.add(plan)
     session.flush()
     return plan
 
 
-def solve_plan(
-    session: Session,
-    *,
-    plan_id: int,
-    now: datetime,
-    params: SolveParameters | None = None,
-    matrix: MatrixProvider | None = None,
-    progress: ProgressCallback | None = None,
-) -> Plan:
-    """Solve and store the whole result, or raise and store nothing (the caller rolls back).
+def running_plan(session: Session, *, depot_id: int, day: date) -> Plan | None:
+    """The run of this depot and day that is solving now, if any."""
+    return session.scalar(
+        select(Plan).where(
+            Plan.depot_id == depot_id,
+            Plan.delivery_day == day,
+            Plan.status == PlanStatus.SOLVING,
+        )
+    )
 
-    When a published plan of the day has routes under way, their reported stops and every
-    stop before them stay as they are, and the goods still on board stay on that vehicle;
-    everything else is planned again (R5).
+
+def _depot_tz(session: Session, depot_id: int) -> ZoneInfo:
+    return ZoneInfo(session.get_one(Depot, depot_id).timezone)
+
+
+def _lapsed(now: datetime, lease_s: float) -> ColumnElement[bool]:
+    """A solving run whose lease ran out (a run from before leases: its default lease)."""
+    return and_(
+        Plan.status == PlanStatus.SOLVING,
+        or_(
+            Plan.lease_expires_at < now,
+            and_(
+                Plan.lease_expires_at.is_(None),
+                Plan.created_at < now - timedelta(seconds=lease_s),
+            ),
+        ),
+    )
+
+
+def abandoned_runs(
+    session: Session, *, now: datetime, lease_s: float = DEFAULT_LEASE_S
+) -> list[int]:
+    """Ids of runs whose lease ran out: one read on the partial index of solving runs."""
+    return list(session.scalars(select(Plan.id).where(_lapsed(now, lease_s)).order_by(Plan.id)))
+
+
+def expire_abandoned(
+    session: Session, *, now: datetime, lease_s: float = DEFAULT_LEASE_S
+) -> list[int]:
+    """Mark failed every run whose worker stopped renewing its lease; returns their ids.
+
+    The reason names the last sign of life in the depot's time. On PostgreSQL a run whose
+    worker is storing its result right now (row locked) is skipped: it is alive.
     """
+    stale = session.scalars(
+        select(Plan)
+        .where(_lapsed(now, lease_s))
+        .order_by(Plan.id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    for plan in stale:
+        went_away = plan.heartbeat_at or plan.created_at
+        at = went_away.astimezone(_depot_tz(session, plan.depot_id))
+        plan.status = PlanStatus.FAILED
+        plan.error = ABANDONED.format(at=f"{at:%H:%M}")
+        plan.finished_at = now
+    session.flush()
+    return [p.id for p in stale]
+
+
+def _solving(session: Session, plan_id: int) -> Plan | None:
+    """The run, locked for this transaction (PostgreSQL), if it is still solving."""
+    session.flush()  # re-reading the row must not drop changes still pending
+    plan = session.get(Plan, plan_id, with_for_update=True, populate_existing=True)
+    return plan if plan is not None and plan.status == PlanStatus.SOLVING else None
+
+
+def claim_run(
+    session: Session, *, plan_id: int, worker: str, now: datetime, lease_s: float
+) -> Plan:
+    """The worker takes a run over: names itself and renews the lease."""
+    plan = _solving(session, plan_id)
+    if plan is None:
+        raise RunNotSolving(f"Plan {plan_id} is not solving any more.")
+    plan.worker = worker
+    plan.heartbeat_at = now
+    plan.lease_expires_at = now + timedelta(seconds=lease_s)
+    session.flush()
+    return plan
+
+
+def renew_lease(
+    session: Session, *, plan_id: int, worker: str, now: datetime, lease_s: float
+) -> bool:
+    """Extend the run's lease; False when it is no longer this worker's solving run."""
+    plan = _solving(session, plan_id)
+    if plan is None or plan.worker != worker:
+        return False
+    plan.heartbeat_at = now
+    plan.lease_expires_at = now + timedelta(seconds=lease_s)
+    session.flush()
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRun:
+    """A run's problem, built from the database and ready for the search."""
+
+    plan: Plan
+    day: DayProblem
+    moving: list[UnderWay]
+
+
+def prepare_run(
+    session: Session, *, plan_id: int, now: datetime, matrix: MatrixProvider | None = None
+) -> PreparedRun:
+    """Build the run's problem; routes under way of the published plan keep their prefix."""
     plan = session.get_one(Plan, plan_id)
     base = published_plan(session, depot_id=plan.depot_id, day=plan.delivery_day)
     moving: list[UnderWay] = []
@@ -106,8 +243,26 @@ def solve_plan(
         moving=moving,
         exclude_order_ids=[v.order_id for u in moving for v in u.fixed],
     )
-    result = solve(day.problem, params or SolveParameters(time_limit_s=plan.time_limit_s), progress)
-    fixed = {u.shift_id: u for u in moving}
+    return PreparedRun(plan, day, moving)
+
+
+def store_result(
+    session: Session,
+    run: PreparedRun,
+    result: Solution,
+    *,
+    now: datetime,
+    matrix: MatrixProvider | None = None,
+) -> Plan:
+    """Store the search's result whole; ``RunNotSolving`` when the run was marked failed
+    meanwhile (its lease ran out), so a late result never overwrites that verdict."""
+    plan = _solving(session, run.plan.id)
+    if plan is None:
+        raise RunNotSolving(
+            f"Plan {run.plan.id} was marked failed while it was solving; its result is dropped."
+        )
+    day = run.day
+    fixed = {u.shift_id: u for u in run.moving}
     solved = {day.shifts[r.vehicle].id: r for r in result.routes}
     for k, shift in enumerate(day.shifts):
         if shift.id in solved or shift.id in fixed:
@@ -128,6 +283,28 @@ def solve_plan(
     plan.finished_at = now
     session.flush()
     return plan
+
+
+def solve_plan(
+    session: Session,
+    *,
+    plan_id: int,
+    now: datetime,
+    params: SolveParameters | None = None,
+    matrix: MatrixProvider | None = None,
+    progress: ProgressCallback | None = None,
+) -> Plan:
+    """Solve and store the whole result, or raise and store nothing (the caller rolls back).
+
+    When a published plan of the day has routes under way, their reported stops and every
+    stop before them stay as they are, and the goods still on board stay on that vehicle;
+    everything else is planned again (R5). (Jobs run the three steps themselves, so that no
+    transaction stays open during the search.)
+    """
+    run = prepare_run(session, plan_id=plan_id, now=now, matrix=matrix)
+    limit = run.plan.time_limit_s
+    result = solve(run.day.problem, params or SolveParameters(time_limit_s=limit), progress)
+    return store_result(session, run, result, now=now, matrix=matrix)
 
 
 def route_row(
@@ -196,7 +373,10 @@ def refresh_totals(plan: Plan) -> None:
 
 
 def mark_failed(session: Session, *, plan_id: int, error: str, now: datetime) -> Plan:
-    plan = session.get_one(Plan, plan_id)
+    """End a solving run with its reason; a run already finished or failed keeps its state."""
+    plan = _solving(session, plan_id)
+    if plan is None:
+        return session.get_one(Plan, plan_id)
     plan.status = PlanStatus.FAILED
     plan.error = error
     plan.finished_at = now

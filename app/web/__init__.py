@@ -16,6 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     register_database(app)
+    sweep_abandoned_runs(app)
     register_security(app)
     register_extensions(app)
     register_blueprints(app)
@@ -35,6 +36,27 @@ def register_security(app: Flask) -> None:
     from app.web import security
 
     security.register_security(app)
+
+
+def sweep_abandoned_runs(app: Flask) -> None:
+    """At start-up, planning runs left 'solving' by a process that died are marked failed
+    (those whose lease ran out; a run another process still renews is left alone)."""
+    import logging
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import session_scope, utcnow
+    from app.planning import services as planning_services
+    from app.web.database import EXTENSION_KEY
+
+    try:
+        with session_scope(app.extensions[EXTENSION_KEY]) as session:
+            swept = planning_services.expire_abandoned(session, now=utcnow())
+    except SQLAlchemyError:  # `roundtrip db upgrade` on a database not yet migrated
+        logging.getLogger(__name__).info("no sweep of planning runs at start-up", exc_info=True)
+        return
+    if swept:
+        logging.getLogger(__name__).warning("planning runs %s lost their worker", swept)
 
 
 def register_extensions(app: Flask) -> None:

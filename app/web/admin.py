@@ -12,6 +12,7 @@ from app.accounts.models import User
 from app.db import utcnow
 from app.errors import ValidationFailed
 from app.web.auth import area_required
+from app.web.bounds import ID_RULE
 from app.web.database import db
 from app.web.forms import NewUserForm
 
@@ -43,7 +44,7 @@ def index() -> str | Response | tuple[str, int]:
     return render_template("admin/index.html", users=users, form=form), status
 
 
-@bp.post("/people/<int:user_id>/deactivate")
+@bp.post(f"/people/<{ID_RULE}:user_id>/deactivate")
 @area_required("admin")
 def deactivate(user_id: int) -> Response:
     """Stop a person at once: their browser sessions end and their API tokens are revoked.
@@ -60,7 +61,7 @@ def deactivate(user_id: int) -> Response:
     return redirect(url_for("admin.index"))
 
 
-@bp.post("/people/<int:user_id>/activate")
+@bp.post(f"/people/<{ID_RULE}:user_id>/activate")
 @area_required("admin")
 def activate(user_id: int) -> Response:
     """Let a person sign in again (with new sessions and tokens)."""

@@ -14,6 +14,7 @@ from app.fleet import services as fleet_services
 from app.planning import progress as planning_progress
 from app.planning.progress import Report, report_visit
 from app.web.auth import area_required
+from app.web.bounds import ID_RULE
 from app.web.database import db
 from app.web.forms import ReportVisitForm
 
@@ -47,7 +48,7 @@ def index() -> str:
     )
 
 
-@bp.post("/visits/<int:visit_id>/report")
+@bp.post(f"/visits/<{ID_RULE}:visit_id>/report")
 @area_required("courier")
 def report(visit_id: int) -> Response:
     """Arrived, delivered or failed: the dispatcher's board shows it at once (D5)."""

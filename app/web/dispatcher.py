@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from app.db import utcnow
@@ -36,7 +37,9 @@ from app.planning import problem as planning_problem
 from app.planning import progress as planning_progress
 from app.planning import services as planning_services
 from app.planning.models import Plan, PlanChange, PlanStatus
+from app.web import bounds
 from app.web.auth import area_required
+from app.web.bounds import ID_RULE
 from app.web.database import db, session_factory
 from app.web.forms import ImportOrdersForm, MoveStopForm, PlanDayForm, PublishForm
 from app.web.geocoder import configured_geocoder
@@ -45,19 +48,34 @@ from routing.feasibility import minutes_up
 bp = Blueprint("dispatcher", __name__, url_prefix="/dispatcher")
 
 
+def _sweep_abandoned_runs() -> None:
+    """Cheaply, before a board or plan is shown: one read, and a write only when some run's
+    lease ran out (in its own transaction; this request's then starts afresh to see it)."""
+    now = utcnow()
+    try:
+        found = planning_services.abandoned_runs(db(), now=now)
+    except SQLAlchemyError:
+        db().rollback()
+        return
+    if found:
+        planning_jobs.sweep_abandoned(session_factory(), now=now)
+        db().rollback()
+
+
 def _day_arg(default: date) -> tuple[date, str | None]:
     raw = request.args.get("day")
     if not raw:
         return default, None
     try:
-        return date.fromisoformat(raw), None
-    except ValueError:
-        return default, f"{raw!r} is not a date like 2026-11-25; showing {default.isoformat()}."
+        return bounds.parse_day(raw), None
+    except ValueError as exc:
+        return default, f"{exc}; showing {default.isoformat()}."
 
 
 @bp.get("/")
 @area_required("dispatcher")
 def index() -> str:
+    _sweep_abandoned_runs()
     session = db()
     depots = session.scalars(select(Depot).order_by(Depot.code)).all()
     tz = ZoneInfo(depots[0].timezone) if depots else ZoneInfo("UTC")
@@ -126,23 +144,57 @@ def start_plan() -> Response:
     except ValueError:
         abort(400)
     limit = current_app.config.get("PLANNING_TIME_LIMIT_S")
-    plan = planning_services.start_plan(
-        db(), depot_id=int(form.depot_id.data), day=day, time_limit_s=limit, user_id=current_user.id
-    )
-    db().commit()
+    lease_s = current_app.config.get("PLANNING_LEASE_S", planning_services.DEFAULT_LEASE_S)
+    depot_id = int(form.depot_id.data)
+    try:
+        plan = planning_services.start_plan(
+            db(),
+            depot_id=depot_id,
+            day=day,
+            time_limit_s=limit,
+            user_id=current_user.id,
+            now=utcnow(),
+            lease_s=lease_s,
+        )
+        db().commit()
+    except IntegrityError:
+        # Another dispatcher's run of this day was saved between our check and our insert
+        # (PostgreSQL); the one-solving-run index refused ours.
+        db().rollback()
+        running = planning_services.running_plan(db(), depot_id=depot_id, day=day)
+        if running is None:
+            raise
+        return _refused(planning_services.RunInProgress(running, _depot_tz(depot_id)))
+    except planning_services.RunInProgress as exc:
+        db().rollback()
+        return _refused(exc)
+    except DomainError as exc:  # e.g. the day is over
+        db().rollback()
+        flash(str(exc), "warning")
+        return redirect(url_for("dispatcher.index", day=day.isoformat()))
     factory = session_factory()
     if current_app.config.get("PLANNING_INLINE"):
-        planning_jobs.solve_started(factory, plan_id=plan.id)
+        planning_jobs.solve_started(factory, plan_id=plan.id, lease_s=lease_s)
     else:
         # Solving takes seconds: never inside the request. One thread per run is enough for
         # the embedded mode; production hands this to the job queue (O2).
         threading.Thread(
             target=planning_jobs.solve_started,
-            kwargs={"factory": factory, "plan_id": plan.id},
+            kwargs={"factory": factory, "plan_id": plan.id, "lease_s": lease_s},
             daemon=True,
             name=f"plan-{plan.id}",
         ).start()
     return redirect(url_for("dispatcher.plan", plan_id=plan.id))
+
+
+def _refused(exc: planning_services.RunInProgress) -> Response:
+    """A second "Plan this day" while a run solves: say so and show the run under way."""
+    flash(str(exc), "warning")
+    return redirect(url_for("dispatcher.plan", plan_id=exc.plan_id))
+
+
+def _depot_tz(depot_id: int) -> ZoneInfo:
+    return ZoneInfo(db().get_one(Depot, depot_id).timezone)
 
 
 def _plan_or_404(plan_id: int) -> Plan:
@@ -175,9 +227,10 @@ def _status(plan: Plan) -> dict[str, Any]:
     }
 
 
-@bp.get("/plans/<int:plan_id>/status")
+@bp.get(f"/plans/<{ID_RULE}:plan_id>/status")
 @area_required("dispatcher")
 def plan_status(plan_id: int) -> Response:
+    _sweep_abandoned_runs()
     return jsonify(_status(_plan_or_404(plan_id)))
 
 
@@ -201,9 +254,10 @@ def _hhmm(moment: datetime | None, tz: ZoneInfo) -> str | None:
     return moment.astimezone(tz).strftime("%H:%M") if moment is not None else None
 
 
-@bp.get("/plans/<int:plan_id>")
+@bp.get(f"/plans/<{ID_RULE}:plan_id>")
 @area_required("dispatcher")
 def plan(plan_id: int) -> str:
+    _sweep_abandoned_runs()
     found = _plan_or_404(plan_id)
     depot = db().get_one(Depot, found.depot_id)
     tz = ZoneInfo(depot.timezone)
@@ -318,10 +372,14 @@ def plan(plan_id: int) -> str:
         publish_form=PublishForm(),
         move_form=move_form,
         ready=ready,
+        # A failed run offers to plan the day again.
+        plan_form=PlanDayForm(depot_id=depot.id, day=found.delivery_day.isoformat())
+        if found.status == PlanStatus.FAILED
+        else None,
     )
 
 
-@bp.get("/plans/<int:plan_id>/moves/preview")
+@bp.get(f"/plans/<{ID_RULE}:plan_id>/moves/preview")
 @area_required("dispatcher")
 def preview_move(plan_id: int) -> Response | tuple[Response, int]:
     """What the checker says of a move, before anything is saved (read-only, so a GET)."""
@@ -342,7 +400,7 @@ def preview_move(plan_id: int) -> Response | tuple[Response, int]:
     return jsonify({"ok": preview.ok, "violations": preview.violations, "summary": preview.summary})
 
 
-@bp.post("/plans/<int:plan_id>/moves")
+@bp.post(f"/plans/<{ID_RULE}:plan_id>/moves")
 @area_required("dispatcher")
 def save_move(plan_id: int) -> Response:
     form = MoveStopForm()
@@ -389,7 +447,7 @@ def _form_errors(form: MoveStopForm) -> str:
     return " ".join(f"{getattr(form, f).label.text}: {' '.join(m)}" for f, m in form.errors.items())
 
 
-@bp.post("/plans/<int:plan_id>/publish")
+@bp.post(f"/plans/<{ID_RULE}:plan_id>/publish")
 @area_required("dispatcher")
 def publish(plan_id: int) -> Response:
     if not PublishForm().validate_on_submit():

@@ -6,9 +6,11 @@ import logging
 
 from flask import Flask, g, render_template, request
 from flask_login import current_user
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
+from app.db import is_lock_contention
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.web.auth import AREA_TITLES, LANDING_ENDPOINT
 from app.web.problems import flatten_errors, problem
@@ -19,6 +21,7 @@ PAGE_TITLES = {
     403: "You can't open this page",
     404: "Page not found",
     500: "Sorry, something broke",
+    503: "Too busy right now",
 }
 
 PAGE_MESSAGES = {
@@ -28,7 +31,11 @@ PAGE_MESSAGES = {
     405: "This page cannot be used that way.",
     500: "Something went wrong on our side. Nothing you sent was half-saved; try again "
     "in a minute, and tell support if it keeps happening.",
+    503: "Too many people are saving at this moment. Nothing you sent was saved; "
+    "try again in a few seconds.",
 }
+# Seconds a client should wait after a 503 for lock contention.
+RETRY_AFTER_S = 2
 
 
 def _is_api() -> bool:
@@ -105,7 +112,31 @@ def handle_unexpected(error: Exception) -> Response | tuple[str, int]:
     return handle_http_error(wrapped)
 
 
+def handle_database_error(
+    error: DBAPIError,
+) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """Lock contention the database gave up on is overload: 503 with Retry-After, never 500."""
+    if not is_lock_contention(error):
+        return handle_unexpected(error)
+    if (session := g.get("db_session")) is not None:
+        session.rollback()  # release the locks now; the error page may still read the user
+    statement = (error.statement or "").split("\n", 1)[0][:80]
+    log.warning(
+        "database busy on %s %s: %s [%s]", request.method, request.path, error.orig, statement
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    detail = (
+        "The database is busy with other requests; nothing was saved. "
+        f"Try again in {RETRY_AFTER_S} seconds."
+    )
+    if _is_api():
+        return problem(503, detail, headers=headers)
+    page, code = _page_error(_with_code(503, PAGE_MESSAGES[503]))
+    return page, code, headers
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(Exception, handle_unexpected)

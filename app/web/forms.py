@@ -15,14 +15,41 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from app.accounts.models import Role
+from app.web import bounds
+
+
+class CleanText:
+    """Refuses NUL characters and lone surrogates, which no column can store."""
+
+    def __call__(self, form: FlaskForm, field: StringField) -> None:
+        if isinstance(field.data, str) and (problem := bounds.text_problem(field.data)):
+            raise ValidationError(problem)
+
+
+class WholeNumberField(IntegerField):  # type: ignore[misc]
+    """An integer field whose parse error says what to type (not "This field is required")."""
+
+    def __init__(self, *args: object, example: str = "250", **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.example = example
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not valuelist[0].strip():
+            return
+        raw = valuelist[0].strip()
+        digits = raw[1:] if raw[:1] in "+-" else raw
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
+            self.data = None
+            raise ValueError(f"Enter a whole number such as {self.example}, not {raw[:20]!r}.")
+        self.data = int(raw)
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
-    email = EmailField("E-mail", validators=[DataRequired()])
-    password = PasswordField("Password", validators=[DataRequired()])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), CleanText()])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200), CleanText()])
 
 
 class LogoutForm(FlaskForm):  # type: ignore[misc]
@@ -30,24 +57,52 @@ class LogoutForm(FlaskForm):  # type: ignore[misc]
 
 
 class NewUserForm(FlaskForm):  # type: ignore[misc]
-    email = EmailField("E-mail", validators=[DataRequired()])
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), CleanText()])
+    name = StringField("Name", validators=[DataRequired(), Length(max=120), CleanText()])
     role = SelectField("Role", choices=[SelectChoice(r.value, r.value.title()) for r in Role])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(min=8, max=200), CleanText()]
+    )
 
 
 class AdjustPointsForm(FlaskForm):  # type: ignore[misc]
-    points = IntegerField("Points (+ to add, - to remove)", validators=[DataRequired()])
+    points = WholeNumberField(
+        "Points (+ to add, - to remove)",
+        example="250 or -40",
+        validators=[InputRequired("Enter the points to add (250) or remove (-40).")],
+    )
     reason = StringField(
-        "Reason (the customer sees it)", validators=[DataRequired(), Length(max=300)]
+        "Reason (the customer sees it)",
+        validators=[DataRequired(), Length(max=300), CleanText()],
     )
     # One token per rendered form: a double-clicked submit adjusts once.
-    token = HiddenField()
+    token = HiddenField(validators=[Length(max=64), CleanText()])
+    # Sent only by the "Add 5,000 points to X? Confirm" step (never by hidden_tag()).
+    confirmed = BooleanField(default=False)
+
+
+class BoundedDay:
+    """A ``YYYY-MM-DD`` day between 2000-01-01 and 2100-12-31."""
+
+    def __call__(self, form: FlaskForm, field: HiddenField) -> None:
+        try:
+            bounds.parse_day(field.data or "")
+        except ValueError as exc:
+            raise ValidationError(f"{exc}.") from None
+
+
+class IdText:
+    """An id sent as text (a hidden field): digits, 1..2^31-1."""
+
+    def __call__(self, form: FlaskForm, field: HiddenField) -> None:
+        raw = field.data or ""
+        if not (raw.isascii() and raw.isdigit() and bounds.ID_MIN <= int(raw) <= bounds.ID_MAX):
+            raise ValidationError(f"{raw[:20]!r} is not an id.")
 
 
 class PlanDayForm(FlaskForm):  # type: ignore[misc]
-    depot_id = HiddenField(validators=[DataRequired()])
-    day = HiddenField(validators=[DataRequired()])
+    depot_id = HiddenField(validators=[DataRequired(), IdText()])
+    day = HiddenField(validators=[DataRequired(), BoundedDay()])
 
 
 class PublishForm(FlaskForm):  # type: ignore[misc]
@@ -57,9 +112,13 @@ class PublishForm(FlaskForm):  # type: ignore[misc]
 class MoveStopForm(FlaskForm):  # type: ignore[misc]
     order_id = SelectField("Stop", coerce=int)
     shift_id = SelectField("To the route of", coerce=int)
-    position = IntegerField("As stop number", validators=[DataRequired(), NumberRange(min=1)])
+    position = WholeNumberField(
+        "As stop number",
+        example="3",
+        validators=[InputRequired("Enter a stop number."), NumberRange(min=1, max=1000)],
+    )
     override_reason = TextAreaField(
-        "Why save it anyway (recorded with the plan)", validators=[Length(max=500)]
+        "Why save it anyway (recorded with the plan)", validators=[Length(max=500), CleanText()]
     )
 
 

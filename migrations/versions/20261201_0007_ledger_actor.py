@@ -1,5 +1,11 @@
 """who made each staff ledger entry
 
+No schema change: the acting person already has a column, ``ledger_entries.created_by_user_id``
+(since 0002, nullable because the system writes earnings, expiries and reversals). Staff
+adjustments and redemptions now fill it and the support ledger shows it; a second column
+(``actor_user_id``) would say the same thing twice. A CHECK that adjustments name their actor
+was left out: the ledger benchmark and property tests write adjustments without a person.
+
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-01 14:00:00

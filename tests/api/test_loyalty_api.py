@@ -150,3 +150,52 @@ def test_staff_adjust_needs_a_reason_and_customers_may_not(client, member, api_t
     assert "reason" in no_reason.get_json()["errors"]
     assert done.status_code == 201
     assert done.get_json()["reason"] == "Duplicate welcome bonus"
+
+
+def test_staff_adjust_is_capped_and_large_ones_need_confirm(client, member, api_token, session):
+    """Default cap 10,000 points either way; above 1,000 the body must say "confirm": true.
+    The entry records who made it."""
+    _, customer_id, _ = member
+    url = f"/api/v1/customers/{customer_id}/points/adjustments"
+    support = api_token("support")
+    before = count_entries(session)
+
+    def post(key: str, **body: object):  # type: ignore[no-untyped-def]
+        return client.post(
+            url,
+            json={"reason": "Goodwill", **body},
+            headers={**support, "Idempotency-Key": key},
+        )
+
+    over_cap = post("c1", points=10_001, confirm=True)
+    unconfirmed = post("c2", points=5_000)
+    too_big_int = post("c3", points=2**40, confirm=True)
+    fractional = post("c4", points=1.5)
+    confirmed = post("c5", points=5_000, confirm=True)
+
+    assert over_cap.status_code == 422
+    assert "at most 10,000 points" in over_cap.get_json()["errors"]["points"][0]
+    assert unconfirmed.status_code == 422
+    assert "confirm" in unconfirmed.get_json()["errors"]
+    assert too_big_int.status_code == 422
+    assert "points" in too_big_int.get_json()["errors"]
+    assert fractional.status_code == 422
+    assert confirmed.status_code == 201
+    assert count_entries(session) == before + 1
+    entry = session.get(LedgerEntry, confirmed.get_json()["id"])
+    assert entry is not None
+    assert entry.created_by_user_id is not None
+
+
+def test_adjustment_limits_come_from_the_configuration(client, app, member, api_token):
+    _, customer_id, _ = member
+    app.config.update(ADJUSTMENT_MAX_POINTS=50, ADJUSTMENT_CONFIRM_POINTS=10)
+    headers = {**api_token("support"), "Idempotency-Key": "cfg-1"}
+    url = f"/api/v1/customers/{customer_id}/points/adjustments"
+
+    over = client.post(url, json={"points": 51, "reason": "x", "confirm": True}, headers=headers)
+    unconfirmed = client.post(url, json={"points": 11, "reason": "x"}, headers=headers)
+
+    assert over.status_code == 422
+    assert "at most 50 points" in over.get_json()["errors"]["points"][0]
+    assert "confirm" in unconfirmed.get_json()["errors"]

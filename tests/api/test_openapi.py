@@ -48,3 +48,22 @@ def test_pages_load_only_local_assets(client, engine):
         assert not asset.startswith(("http:", "https:", "//")), asset
         with client.get(asset) as response:
             assert response.status_code == 200, asset
+
+
+def test_openapi_describes_errors_as_problems_and_the_idempotency_key(client, engine):
+    spec = client.get("/api/v1/openapi.json").get_json()
+
+    problem = spec["components"]["schemas"]["Problem"]
+    assert set(problem["properties"]) == {"type", "title", "status", "detail", "errors"}
+    default = spec["components"]["responses"]["DEFAULT_ERROR"]
+    assert list(default["content"]) == ["application/problem+json"]
+    create = spec["paths"]["/api/v1/orders"]["post"]
+    assert create["responses"]["default"] == {"$ref": "#/components/responses/DEFAULT_ERROR"}
+    assert "422" in create["responses"]
+    redeem = spec["paths"]["/api/v1/customers/{customer_id}/points/redemptions"]["post"]
+    key = [p for p in redeem["parameters"] if p["name"] == "Idempotency-Key"]
+    assert key
+    assert key[0]["in"] == "header"
+    assert key[0]["required"] is True
+    order_id = spec["paths"]["/api/v1/orders/{order_id}"]["parameters"][0]["schema"]
+    assert order_id == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.accounts import services as account_services
 from app.errors import Conflict, NotFound, ValidationFailed
 from loyalty import services
 from loyalty.models import EntryKind, LedgerEntry
@@ -354,3 +355,36 @@ def test_points_unlock_on_delivery_not_when_the_order_is_placed(session, world):
     assert order.status == OrderStatus.DELIVERED
     assert order_services.pending_points(session, customer_id=world.customer.id, rules=rules) == 0
     assert assert_consistent(session, world.customer.id) == 174
+
+
+def test_adjustment_beyond_the_cap_is_refused_and_records_its_actor(session, customer):
+    """``max_points`` bounds an adjustment either way; the entry keeps who made it."""
+    agent = account_services.create_user(
+        session, email="agent@example.org", name="Agent", role="support", password="pw-123456"
+    )
+    earn(session, customer)
+
+    with pytest.raises(ValidationFailed) as too_many:
+        services.adjust(
+            session,
+            customer_id=customer,
+            points=-101,
+            reason="Fraud",
+            user_id=agent.id,
+            now=T0,
+            key="cap1",
+            max_points=100,
+        )
+    entry = services.adjust(
+        session,
+        customer_id=customer,
+        points=100,
+        reason="Goodwill",
+        user_id=agent.id,
+        now=T0,
+        key="cap2",
+        max_points=100,
+    )
+
+    assert "at most 100 points" in too_many.value.errors["points"][0]
+    assert entry.created_by_user_id == agent.id

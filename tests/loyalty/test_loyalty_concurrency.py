@@ -1,16 +1,26 @@
 """L2 on a real PostgreSQL server with real commits: many workers redeeming from one
-account at once never overdraw it, and retried requests never debit twice."""
+account at once never overdraw it, retried requests never debit twice, and concurrent API
+requests with one Idempotency-Key are applied once."""
 
 from __future__ import annotations
 
 import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.test import TestResponse
 
 from app import migrate
+from app.accounts import services as account_services
 from app.customers.models import Customer
 from app.db import make_engine, make_session_factory, session_scope
 from app.errors import ValidationFailed
@@ -19,23 +29,32 @@ from loyalty.models import EntryKind, LedgerEntry, LoyaltyAccount
 from tests.conftest import fresh_database_url, postgres_url_or_skip
 from tests.loyalty.conftest import T0
 
-pytestmark = [pytest.mark.postgres, pytest.mark.concurrency, pytest.mark.slow]
-
+T = TypeVar("T")
 WORKERS = 50
 REDEMPTIONS = 100
 START = 4_000
 
 
 @pytest.fixture(scope="module")
-def factory():  # type: ignore[no-untyped-def]
+def database_url() -> str:
+    """A throwaway PostgreSQL database migrated to head, for real commits."""
     url = fresh_database_url(postgres_url_or_skip(), "concurrency")
     migrate.upgrade(url)
-    engine = make_engine(url, pool_size=WORKERS + 2, max_overflow=0)
+    return url
+
+
+@pytest.fixture(scope="module")
+def factory(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on that database, with a connection for every worker."""
+    engine = make_engine(database_url, pool_size=WORKERS + 2, max_overflow=0)
     yield make_session_factory(engine)
     engine.dispose()
 
 
-def test_concurrent_redemptions_never_overdraw(factory):
+@pytest.mark.postgres
+@pytest.mark.concurrency
+@pytest.mark.slow
+def test_concurrent_redemptions_never_overdraw(factory: sessionmaker[Session]) -> None:
     with session_scope(factory) as s:
         customer = Customer(name="Busy Customer")
         s.add(customer)
@@ -82,6 +101,7 @@ def test_concurrent_redemptions_never_overdraw(factory):
 
     with session_scope(factory) as s:
         account = s.get(LoyaltyAccount, customer_id)
+        assert account is not None
         total = s.scalar(
             select(func.sum(LedgerEntry.points)).where(LedgerEntry.customer_id == customer_id)
         )
@@ -96,3 +116,122 @@ def test_concurrent_redemptions_never_overdraw(factory):
     assert account.balance_points == total == START - sum(spent)
     assert redeemed == len(spent)  # retries wrote nothing more
     assert account.balance_points < 3  # the account was drained, not left untouched
+
+
+SAME_KEY_CLIENTS = 16
+
+
+@pytest.mark.postgres
+@pytest.mark.concurrency
+@pytest.mark.slow
+def test_concurrent_requests_with_one_idempotency_key_apply_once(
+    database_url: str, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """16 threads send one adjustment with one Idempotency-Key at the same moment: exactly
+    one 201; every other answer is the stored entry marked as a replay (or 409, in
+    progress); never a second 201, never a 500, and one ledger entry."""
+    from app.web import create_app
+
+    with session_scope(factory) as s:
+        customer = Customer(name="Popular Customer")
+        s.add(customer)
+        account_services.create_user(
+            s, email="agent@example.org", name="Agent", role="support", password="password-123"
+        )
+        s.flush()
+        customer_id = customer.id
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": database_url,
+            "SESSION_FACTORY": factory,  # its engine is disposed with the module
+            "INSTANCE_PATH": str(tmp_path),
+            "GEOCODER": "none",
+            "SCHEDULER_ENABLED": False,
+        }
+    )
+    token = app.test_client().post(
+        "/api/v1/auth/tokens", json={"email": "agent@example.org", "password": "password-123"}
+    )
+    assert token.status_code == 201, token.get_json()
+    headers = {
+        "Authorization": f"Bearer {token.get_json()['token']}",
+        "Idempotency-Key": "one-key",
+    }
+    start = threading.Barrier(SAME_KEY_CLIENTS)
+
+    def send(_: int) -> TestResponse:
+        client = app.test_client()
+        start.wait(30)
+        return client.post(
+            f"/api/v1/customers/{customer_id}/points/adjustments",
+            json={"points": 7, "reason": "Sorry for the wait"},
+            headers=headers,
+        )
+
+    with ThreadPoolExecutor(SAME_KEY_CLIENTS) as pool:
+        replies = list(pool.map(send, range(SAME_KEY_CLIENTS)))
+
+    statuses = Counter(r.status_code for r in replies)
+    assert statuses[201] == 1, statuses
+    first = next(r for r in replies if r.status_code == 201).get_json()
+    for reply in replies:
+        if reply.status_code == 200:
+            assert reply.headers["Idempotent-Replayed"] == "true"
+            assert reply.get_json()["id"] == first["id"]
+        else:
+            assert reply.status_code in (201, 409), reply.get_json()
+    with session_scope(factory) as s:
+        written = s.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.idempotency_key == f"api:{customer_id}:adjust:one-key")
+        )
+        account = s.get(LoyaltyAccount, customer_id)
+    assert written == 1
+    assert account is not None
+    assert account.balance_points == 7
+
+
+def test_a_lost_race_on_the_unique_key_is_answered_as_a_replay(
+    client: FlaskClient,
+    api_token: Callable[[str], dict[str, str]],
+    customer: int,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Should a second request with the same key get past the look-up and hit the unique
+    index on the key, it answers with the first entry (200, replayed), not a 500."""
+    headers = {**api_token("support"), "Idempotency-Key": "raced"}
+    path = f"/api/v1/customers/{customer}/points/adjustments"
+    body = {"points": 5, "reason": "Goodwill"}
+    first = client.post(path, json=body, headers=headers)
+    assert first.status_code == 201
+
+    # The racing request's look-ups (the view's and the service's) miss the stored entry.
+    monkeypatch.setattr(services, "applied", _blind_first_call(services.applied, False))
+    monkeypatch.setattr(services, "_replayed", _blind_first_call(services._replayed, None))
+    second = client.post(path, json=body, headers=headers)
+
+    assert second.status_code == 200, second.get_json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.get_json()["id"] == first.get_json()["id"]
+    session.expire_all()
+    account = session.get(LoyaltyAccount, customer)
+    assert account is not None
+    assert account.balance_points == 5
+
+
+def _blind_first_call(real: Callable[..., T], blind: T) -> Callable[..., T]:
+    """``real``, except that its first call answers ``blind``."""
+    calls = iter([blind])
+
+    def patched(*args: object, **kwargs: object) -> T:
+        first = next(calls, _SEEN)
+        return real(*args, **kwargs) if first is _SEEN else first  # type: ignore[return-value]
+
+    return patched
+
+
+_SEEN = object()

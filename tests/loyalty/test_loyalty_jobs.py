@@ -56,6 +56,6 @@ def test_scheduler_has_the_nightly_expiry(committed_factory):
 
     by_id = {j["id"]: j["trigger"] for j in jobs_listed}
     # No depot yet: no evening planning wave (tests/planning/test_wave_schedule.py has them).
-    assert set(by_id) == {"loyalty-expire-points", "planning-same-day"}
+    assert set(by_id) == {"loyalty-expire-points", "planning-same-day", "planning-sweep-abandoned"}
     assert "0:20:00" in by_id["planning-same-day"]
     assert "hour='3'" in by_id["loyalty-expire-points"]

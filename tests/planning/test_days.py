@@ -10,6 +10,7 @@ import pytest
 from app.errors import Conflict
 from app.planning import editing
 from app.planning.days import day_span
+from tests.conftest import csrf_token
 from tests.planning.conftest import DAY
 from tests.planning.test_plan_edits import published
 
@@ -54,3 +55,28 @@ def test_a_day_that_is_over_is_no_longer_published_or_edited(session, day):
             position=1,
             now=after,
         )
+
+
+def test_the_board_will_not_plan_a_day_that_is_over(app, client, login_as, day, clock):
+    clock(datetime(2030, 1, 16, 2, tzinfo=UTC))  # 05:00 Moscow, the morning after DAY
+    login_as("dispatcher")
+    page = client.get(f"/dispatcher/?day={DAY.isoformat()}").get_data(as_text=True)
+
+    response = client.post(
+        "/dispatcher/plans",
+        data={"depot_id": day.depot.id, "day": DAY.isoformat(), "csrf_token": csrf_token(page)},
+        follow_redirects=True,
+    )
+
+    assert "is over, so its plan can no longer be changed" in response.get_data(as_text=True)
+    assert session_plans(client) == 0
+
+
+def session_plans(client) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from app.planning.models import Plan
+    from app.web.database import db
+
+    with client.application.app_context():
+        return db().scalar(select(func.count()).select_from(Plan))

@@ -14,11 +14,13 @@ from app.planning.models import Plan
 from tests.conftest import csrf_token
 from tests.planning.conftest import DAY
 
+EVENING_BEFORE = datetime(2030, 1, 14, 18, tzinfo=UTC)  # 21:00 in Moscow, the day before DAY
+
 
 @pytest.fixture
 def board(app, client, login_as, clock):  # type: ignore[no-untyped-def]
     """A dispatcher signed in the evening before DAY, planning inline in one second."""
-    clock(datetime(2030, 1, 14, 18, tzinfo=UTC))
+    clock(EVENING_BEFORE)
     app.config.update(PLANNING_INLINE=True, PLANNING_TIME_LIMIT_S=1)
     login_as("dispatcher")
     return client
@@ -137,7 +139,9 @@ def test_progress_says_how_the_search_is_going(board, session, day):
     from app.planning import jobs, services
     from routing.solver import Progress
 
-    plan = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=30)
+    plan = services.start_plan(
+        session, depot_id=day.depot.id, day=DAY, time_limit_s=30, now=EVENING_BEFORE
+    )
     session.commit()
     jobs.LIVE[plan.id] = Progress(
         elapsed_s=3.0, objective=900, first_objective=1000, improvements=5

@@ -25,7 +25,7 @@ NOW = datetime(2030, 1, 14, 20, tzinfo=UTC)  # the evening before
 
 
 def published(session, world):  # type: ignore[no-untyped-def]
-    plan = services.start_plan(session, depot_id=world.depot.id, day=DAY, time_limit_s=2)
+    plan = services.start_plan(session, depot_id=world.depot.id, day=DAY, time_limit_s=2, now=NOW)
     services.solve_plan(session, plan_id=plan.id, now=NOW, params=QUICK)
     services.publish(session, plan_id=plan.id, now=NOW)
     return plan

@@ -42,7 +42,7 @@ def test_problem_uses_local_seconds_load_and_vehicle_profile(session, day):
 
 
 def test_plan_is_stored_whole_with_times_inside_the_windows(session, day):
-    plan = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2)
+    plan = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2, now=NOW)
 
     services.solve_plan(session, plan_id=plan.id, now=NOW, params=QUICK)
 
@@ -63,9 +63,9 @@ def test_plan_is_stored_whole_with_times_inside_the_windows(session, day):
 
 
 def test_versions_count_up_and_publishing_plans_the_orders(session, day):
-    first = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2)
+    first = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2, now=NOW)
     services.solve_plan(session, plan_id=first.id, now=NOW, params=QUICK)
-    second = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2)
+    second = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2, now=NOW)
 
     with pytest.raises(Conflict):
         services.publish(session, plan_id=second.id, now=NOW)  # still solving
@@ -91,7 +91,9 @@ def test_a_failed_run_keeps_only_its_reason(committed_factory):
         s.flush()
         depot_id = depot.id
 
-    plan_id = jobs.run_planning(committed_factory, depot_id=depot_id, day=DAY, time_limit_s=1)
+    plan_id = jobs.run_planning(
+        committed_factory, depot_id=depot_id, day=DAY, time_limit_s=1, now=NOW
+    )
 
     with session_scope(committed_factory) as s:
         plan = s.get(Plan, plan_id)
@@ -105,7 +107,9 @@ def test_the_demo_day_plans_feasibly_and_explains_every_order_left_out(session):
     planned_at = datetime(2026, 11, 24, 12, tzinfo=UTC)  # noon before the demo day
     summary = demo.load(session, now=planned_at)
     depot_id = session.scalar(select(Order.depot_id).limit(1))
-    plan = services.start_plan(session, depot_id=depot_id, day=summary.delivery_day, time_limit_s=3)
+    plan = services.start_plan(
+        session, depot_id=depot_id, day=summary.delivery_day, time_limit_s=3, now=planned_at
+    )
 
     services.solve_plan(
         session,

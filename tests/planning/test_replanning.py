@@ -32,7 +32,7 @@ def test_a_wave_keeps_started_stops_fixed_and_the_goods_on_their_vehicle(session
     other = second_courier(session, day)
     late_order(session, day, "RT-NEW", 55.74, 37.62, hour_utc=10)
 
-    plan = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2)
+    plan = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2, now=WAVE_AT)
     services.solve_plan(session, plan_id=plan.id, now=WAVE_AT, params=QUICK)
 
     assert plan.replanned_from_id == base.id
@@ -58,7 +58,11 @@ def test_the_same_day_wave_inserts_new_orders_into_the_published_plan(committed_
         summary = demo.load(s, now=datetime(2026, 11, 24, 12, tzinfo=UTC))
         depot_id = s.scalar(select(Order.depot_id).limit(1))
     first = jobs.run_planning(
-        committed_factory, depot_id=depot_id, day=summary.delivery_day, time_limit_s=1
+        committed_factory,
+        depot_id=depot_id,
+        day=summary.delivery_day,
+        time_limit_s=1,
+        now=datetime(2026, 11, 24, 19, tzinfo=UTC),
     )
     with session_scope(committed_factory) as s:
         services.publish(s, plan_id=first, now=datetime(2026, 11, 24, 20, tzinfo=UTC))
@@ -164,7 +168,7 @@ def test_an_order_that_fits_nowhere_triggers_a_replan_that_is_published(committe
         s.flush()
         depot_id = depot.id
     first = jobs.run_planning(
-        committed_factory, depot_id=depot_id, day=DAY, params=QUICK, time_limit_s=2
+        committed_factory, depot_id=depot_id, day=DAY, params=QUICK, time_limit_s=2, now=WAVE_AT
     )
     with session_scope(committed_factory) as s:
         (route,) = s.get_one(Plan, first).routes

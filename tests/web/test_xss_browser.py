@@ -113,7 +113,8 @@ def _load_hostile_day(app) -> World:  # type: ignore[no-untyped-def]
         return response.get_json()  # type: ignore[no-any-return]
 
     tz = ZoneInfo(demo.TIMEZONE)
-    day = (datetime.now(tz) + timedelta(days=2)).date()  # every window's cut-off is ahead
+    # real clock: the live server and browser read it too; every window's cut-off is ahead
+    day = (datetime.now(tz) + timedelta(days=2)).date()  # real clock: see above
     engine = make_engine(app.config["DATABASE_URL"])
     with session_scope(make_session_factory(engine)) as session:
         depot = session.scalars(select(Depot)).one()

@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+import http
+
+import marshmallow as ma
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+from app.web.problems import PROBLEM_MIMETYPE
+
+
+class Problem(ma.Schema):
+    """An RFC 9457 problem document, as app.web.problems.problem writes it."""
+
+    type = ma.fields.String(required=True, metadata={"example": "about:blank"})
+    title = ma.fields.String(required=True, metadata={"example": "Unprocessable Content"})
+    status = ma.fields.Integer(required=True, metadata={"example": 422})
+    detail = ma.fields.String(required=True)
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "Each bad field (dotted path) with its problems"},
+    )
 
 
 class RoundtripApi(Api):  # type: ignore[misc]
+    ERROR_SCHEMA = Problem
+
     def _register_error_handlers(self) -> None:
         # app.web.errors answers every error (problem+json under /api/, pages elsewhere);
         # flask-smorest's own handler would turn page errors into JSON too.
         return None
+
+    def _register_responses(self) -> None:
+        """Every error response (each operation's ``default`` and 422) is a Problem in
+        application/problem+json, which is what app.web.errors answers."""
+        for status in http.HTTPStatus:
+            response: dict[str, object] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = Problem
+            prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "A problem document (RFC 9457)", "schema": Problem}
+        prepare_response(default, self.spec, PROBLEM_MIMETYPE)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
 
 API_CONFIG = {
@@ -25,7 +60,8 @@ API_CONFIG = {
         "info": {
             "description": "Orders, customers and the fleet of a Roundtrip installation. "
             "Authenticate with `Authorization: Bearer <token>` (POST /api/v1/auth/tokens). "
-            "Errors are RFC 9457 problem documents (application/problem+json).",
+            "Errors are RFC 9457 problem documents (application/problem+json) with `type`, "
+            "`title`, `status`, `detail` and, for bad input, `errors` naming each field.",
         },
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},

@@ -10,9 +10,10 @@ from app.accounts.models import Role
 from app.customers import services as customer_services
 from app.customers.models import Customer
 from app.errors import NotFound
-from app.web.api.common import PageArgs, UtcDateTime, page_schema, paginate
+from app.web.api.common import Email, PageArgs, Text, UtcDateTime, page_schema, paginate
 from app.web.api.orders import AddressOut
 from app.web.auth import api_roles
+from app.web.bounds import ID_RULE
 from app.web.database import db
 
 PREFIX = "/customers"
@@ -22,9 +23,9 @@ STAFF = (Role.ADMIN, Role.DISPATCHER, Role.SUPPORT)
 
 
 class CustomerIn(ma.Schema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
-    email = ma.fields.Email(allow_none=True)
-    phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=32))
+    name = Text(required=True, min_length=1, max_length=120)
+    email = Email(allow_none=True)
+    phone = Text(allow_none=True, max_length=32)
 
 
 class CustomerOut(ma.Schema):
@@ -37,7 +38,7 @@ class CustomerOut(ma.Schema):
 
 
 class CustomerListArgs(PageArgs):
-    q = ma.fields.String(metadata={"description": "Part of the name, e-mail or phone"})
+    q = Text(max_length=254, metadata={"description": "Part of the name, e-mail or phone"})
 
 
 @blp.route("", methods=["GET"])
@@ -66,7 +67,7 @@ def create_customer(args: dict[str, Any]) -> Customer:
     return customer
 
 
-@blp.route("/<int:customer_id>", methods=["GET"])
+@blp.route(f"/<{ID_RULE}:customer_id>", methods=["GET"])
 @api_roles(*STAFF)
 @blp.response(200, CustomerOut)
 def get_customer(customer_id: int) -> Customer:

@@ -9,7 +9,16 @@ from sqlalchemy import select
 from app.accounts.models import Role
 from app.fleet import services as fleet_services
 from app.fleet.models import VEHICLE_TYPES, Courier, Shift, Vehicle
-from app.web.api.common import PageArgs, UtcDateTime, page_schema, paginate
+from app.web import bounds
+from app.web.api.common import (
+    BoundedInteger,
+    Id,
+    PageArgs,
+    Text,
+    UtcDateTime,
+    page_schema,
+    paginate,
+)
 from app.web.auth import api_roles, current_api_user
 from app.web.database import db
 
@@ -20,10 +29,10 @@ PLANNERS = (Role.ADMIN, Role.DISPATCHER)
 
 
 class VehicleIn(ma.Schema):
-    depot_id = ma.fields.Integer(required=True)
-    registration = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
+    depot_id = Id(required=True)
+    registration = Text(required=True, min_length=1, max_length=20)
     type = ma.fields.String(required=True, validate=ma.validate.OneOf(VEHICLE_TYPES))
-    capacity_units = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    capacity_units = BoundedInteger(1, bounds.CAPACITY_MAX_UNITS, required=True)
 
 
 class VehicleOut(VehicleIn):
@@ -33,10 +42,12 @@ class VehicleOut(VehicleIn):
 
 
 class CourierIn(ma.Schema):
-    depot_id = ma.fields.Integer(required=True)
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
-    phone = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
-    skills = ma.fields.List(ma.fields.String(), load_default=list)
+    depot_id = Id(required=True)
+    name = Text(required=True, min_length=1, max_length=120)
+    phone = Text(required=True, min_length=1, max_length=32)
+    skills = ma.fields.List(
+        Text(min_length=1, max_length=40), load_default=list, validate=ma.validate.Length(max=20)
+    )
 
 
 class CourierOut(CourierIn):
@@ -45,10 +56,17 @@ class CourierOut(CourierIn):
 
 
 class ShiftIn(ma.Schema):
-    courier_id = ma.fields.Integer(required=True)
-    vehicle_id = ma.fields.Integer(allow_none=True)
+    courier_id = Id(required=True)
+    vehicle_id = Id(allow_none=True)
     starts_at = UtcDateTime(required=True)
     ends_at = UtcDateTime(required=True)
+
+    @ma.validates_schema
+    def _length(self, data: dict[str, Any], **kwargs: Any) -> None:
+        starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
+        if starts_at and ends_at and ends_at - starts_at > bounds.SHIFT_MAX:
+            hours = bounds.SHIFT_MAX.total_seconds() / 3600
+            raise ma.ValidationError(f"A shift lasts at most {hours:g} hours.", "ends_at")
 
 
 class ShiftOut(ShiftIn):
@@ -57,7 +75,7 @@ class ShiftOut(ShiftIn):
 
 
 class ShiftListArgs(PageArgs):
-    courier_id = ma.fields.Integer()
+    courier_id = Id(strict=False)
     since = UtcDateTime()
     until = UtcDateTime()
 

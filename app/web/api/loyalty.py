@@ -1,21 +1,33 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import marshmallow as ma
-from flask import abort, request
+from flask import abort, current_app, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Role
 from app.customers.models import Customer
 from app.db import utcnow
-from app.errors import NotFound
+from app.errors import NotFound, ValidationFailed
 from app.orders import services as order_services
 from app.orders.models import Order
-from app.web.api.common import PageArgs, UtcDateTime, paginate
+from app.web import bounds
+from app.web.api.common import (
+    BoundedInteger,
+    Id,
+    MoneyMinor,
+    PageArgs,
+    Points,
+    Text,
+    UtcDateTime,
+    paginate,
+)
 from app.web.auth import api_roles, current_api_user
+from app.web.bounds import ID_RULE
 from app.web.database import db
 from loyalty import services as loyalty_services
 from loyalty.models import LedgerEntry, LoyaltyAccount
@@ -61,7 +73,7 @@ class HistoryOut(ma.Schema):
 
 
 class QuoteArgs(ma.Schema):
-    order_total_minor = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0))
+    order_total_minor = MoneyMinor(required=True, strict=False)
 
 
 class QuoteOut(ma.Schema):
@@ -73,13 +85,38 @@ class QuoteOut(ma.Schema):
 
 
 class RedeemIn(ma.Schema):
-    order_id = ma.fields.Integer(required=True)
-    points = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    order_id = Id(required=True)
+    points = Points(required=True)
 
 
 class AdjustIn(ma.Schema):
-    points = ma.fields.Integer(required=True)
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
+    points = BoundedInteger(
+        -bounds.POINTS_MAX,
+        bounds.POINTS_MAX,
+        required=True,
+        metadata={
+            "description": "+ to add, - to remove; at most ROUNDTRIP_ADJUSTMENT_MAX_POINTS "
+            "(default 10,000) either way"
+        },
+    )
+    reason = Text(required=True, min_length=1, max_length=300)
+    confirm = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Must be true above ROUNDTRIP_ADJUSTMENT_CONFIRM_POINTS "
+            "(default 1,000) either way"
+        },
+    )
+
+
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": True,
+    "description": "Any unique string (e.g. a UUID); a retry with the same key and body "
+    "answers with the first result and changes nothing.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": "^[!-~]+$"},
+}
 
 
 def _customer(customer_id: int) -> Customer:
@@ -93,20 +130,41 @@ def _customer(customer_id: int) -> Customer:
 
 def _idempotency_key(customer_id: int, operation: str) -> str:
     key = request.headers.get("Idempotency-Key", "").strip()
-    if not key or len(key) > 80:
+    if not key or len(key) > 80 or not all("!" <= c <= "~" for c in key):
         abort(
             400,
-            description="Send an Idempotency-Key header (up to 80 characters, e.g. a "
-            "UUID) so that a retried request is never applied twice.",
+            description="Send an Idempotency-Key header (up to 80 visible ASCII characters, "
+            "e.g. a UUID) so that a retried request is never applied twice.",
         )
     return f"api:{customer_id}:{operation}:{key}"
 
 
-def _already(key: str) -> bool:
-    return db().scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key)) is not None
+def _apply_once(customer_id: int, key: str, write: Callable[[], LedgerEntry]) -> Any:
+    """Run a ledger write once per Idempotency-Key and commit it: 201 for the request that
+    wrote, the stored entry with 200 and ``Idempotent-Replayed: true`` for every other one.
+
+    The customer's account lock is taken before the key is looked up, so a concurrent
+    request with the same key waits for the first one's commit and then finds its entries.
+    Should two requests still race to insert the key, the loser's unique-key violation
+    becomes a replay too (``write`` then returns the stored entry, or refuses with 409 when
+    the key was used for a different request).
+    """
+    session = db()
+    replay = loyalty_services.applied(session, customer_id=customer_id, key=key)
+    try:
+        entry = write()
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        if not loyalty_services.applied(session, customer_id=customer_id, key=key):
+            raise
+        entry = write()
+        session.commit()
+        replay = True
+    return (entry, 200, {"Idempotent-Replayed": "true"}) if replay else entry
 
 
-@blp.route("/<int:customer_id>/points", methods=["GET"])
+@blp.route(f"/<{ID_RULE}:customer_id>/points", methods=["GET"])
 @api_roles(Role.ADMIN, Role.SUPPORT, Role.CUSTOMER)
 @blp.response(200, BalanceOut)
 def balance(customer_id: int) -> dict[str, Any]:
@@ -131,7 +189,7 @@ def balance(customer_id: int) -> dict[str, Any]:
     }
 
 
-@blp.route("/<int:customer_id>/points/history", methods=["GET"])
+@blp.route(f"/<{ID_RULE}:customer_id>/points/history", methods=["GET"])
 @api_roles(Role.ADMIN, Role.SUPPORT, Role.CUSTOMER)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, HistoryOut)
@@ -141,7 +199,7 @@ def history(args: dict[str, Any], customer_id: int) -> dict[str, Any]:
     return paginate(loyalty_services.history_query(customer_id), args["page"], args["page_size"])
 
 
-@blp.route("/<int:customer_id>/points/quote", methods=["GET"])
+@blp.route(f"/<{ID_RULE}:customer_id>/points/quote", methods=["GET"])
 @api_roles(Role.ADMIN, Role.SUPPORT, Role.CUSTOMER)
 @blp.arguments(QuoteArgs, location="query")
 @blp.response(200, QuoteOut)
@@ -157,9 +215,10 @@ def quote(args: dict[str, Any], customer_id: int) -> Any:
     )
 
 
-@blp.route("/<int:customer_id>/points/redemptions", methods=["POST"])
+@blp.route(f"/<{ID_RULE}:customer_id>/points/redemptions", methods=["POST"])
 @api_roles(Role.CUSTOMER)  # only the customer spends their own points
 @blp.arguments(RedeemIn)
+@blp.doc(parameters=[IDEMPOTENCY_KEY])
 @blp.response(201, EntryOut)
 @blp.alt_response(200, schema=EntryOut, description="A replay: the first result")
 def redeem(args: dict[str, Any], customer_id: int) -> Any:
@@ -169,41 +228,56 @@ def redeem(args: dict[str, Any], customer_id: int) -> Any:
     order = db().get(Order, args["order_id"])
     if order is None or order.customer_id != customer_id:
         raise NotFound(f"Customer {customer_id} has no order {args['order_id']}.")
-    replay = _already(key)
-    entry = loyalty_services.redeem(
-        db(),
-        customer_id=customer_id,
-        order_id=order.id,
-        order_ref=order.number,
-        order_total_minor=order.total_minor,
-        points=args["points"],
-        now=utcnow(),
-        key=key,
-        rules=LoyaltyRules.from_env(),
-    )
-    db().commit()
-    return (entry, 200, {"Idempotent-Replayed": "true"}) if replay else entry
+
+    def write() -> LedgerEntry:
+        return loyalty_services.redeem(
+            db(),
+            customer_id=customer_id,
+            order_id=order.id,
+            order_ref=order.number,
+            order_total_minor=order.total_minor,
+            points=args["points"],
+            now=utcnow(),
+            key=key,
+            rules=LoyaltyRules.from_env(),
+            user_id=current_api_user().id,
+        )
+
+    return _apply_once(customer_id, key, write)
 
 
-@blp.route("/<int:customer_id>/points/adjustments", methods=["POST"])
+@blp.route(f"/<{ID_RULE}:customer_id>/points/adjustments", methods=["POST"])
 @api_roles(Role.ADMIN, Role.SUPPORT)
 @blp.arguments(AdjustIn)
+@blp.doc(parameters=[IDEMPOTENCY_KEY])
 @blp.response(201, EntryOut)
 @blp.alt_response(200, schema=EntryOut, description="A replay: the first result")
 def adjust(args: dict[str, Any], customer_id: int) -> Any:
-    """Staff correction with a mandatory reason, shown to the customer (Idempotency-Key)."""
+    """Staff correction with a mandatory reason, shown to the customer (Idempotency-Key).
+
+    At most ROUNDTRIP_ADJUSTMENT_MAX_POINTS either way; above
+    ROUNDTRIP_ADJUSTMENT_CONFIRM_POINTS the body must say `"confirm": true`. The entry
+    records who made it.
+    """
     _customer(customer_id)
     key = _idempotency_key(customer_id, "adjust")
-    replay = _already(key)
-    entry = loyalty_services.adjust(
-        db(),
-        customer_id=customer_id,
-        points=args["points"],
-        reason=args["reason"],
-        user_id=current_api_user().id,
-        now=utcnow(),
-        key=key,
-        rules=LoyaltyRules.from_env(),
-    )
-    db().commit()
-    return (entry, 200, {"Idempotent-Replayed": "true"}) if replay else entry
+    cap, threshold = bounds.adjustment_limits(current_app.config)
+    if threshold < abs(args["points"]) <= cap and not args["confirm"]:
+        raise ValidationFailed(
+            {"confirm": [f'Adjusting by more than {threshold:,} points needs "confirm": true.']}
+        )
+
+    def write() -> LedgerEntry:
+        return loyalty_services.adjust(
+            db(),
+            customer_id=customer_id,
+            points=args["points"],
+            reason=args["reason"],
+            user_id=current_api_user().id,
+            now=utcnow(),
+            key=key,
+            rules=LoyaltyRules.from_env(),
+            max_points=cap,
+        )
+
+    return _apply_once(customer_id, key, write)

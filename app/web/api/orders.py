@@ -13,8 +13,18 @@ from app.errors import NotFound
 from app.orders import services as order_services
 from app.orders.models import ORDER_STATUSES, Order
 from app.planning import promise
-from app.web.api.common import PageArgs, UtcDateTime, page_schema, paginate
+from app.web.api.common import (
+    Date,
+    Id,
+    PageArgs,
+    Quantity,
+    Text,
+    UtcDateTime,
+    page_schema,
+    paginate,
+)
 from app.web.auth import api_roles, current_api_user
+from app.web.bounds import ID_RULE
 from app.web.database import db
 from app.web.geocoder import configured_geocoder
 
@@ -25,31 +35,31 @@ STAFF = (Role.ADMIN, Role.DISPATCHER, Role.SUPPORT)
 
 
 class ItemIn(ma.Schema):
-    sku = ma.fields.String(metadata={"description": "Product SKU (or give product_id)"})
-    product_id = ma.fields.Integer()
-    quantity = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    sku = Text(min_length=1, max_length=40, metadata={"description": "Product SKU (or product_id)"})
+    product_id = Id()
+    quantity = Quantity(required=True)
 
 
 class AddressIn(ma.Schema):
-    line = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    line = Text(required=True, min_length=1, max_length=255)
     lat = ma.fields.Float(allow_none=True, validate=ma.validate.Range(-90, 90))
     lon = ma.fields.Float(allow_none=True, validate=ma.validate.Range(-180, 180))
-    instructions = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    instructions = Text(allow_none=True, max_length=255)
 
 
 class OrderIn(ma.Schema):
-    customer_id = ma.fields.Integer(required=True)
-    depot_id = ma.fields.Integer(metadata={"description": "Optional when there is one depot"})
-    delivery_day = ma.fields.Date(required=True)
+    customer_id = Id(required=True)
+    depot_id = Id(metadata={"description": "Optional when there is one depot"})
+    delivery_day = Date(required=True)
     window_start_at = UtcDateTime(required=True, metadata={"example": "2026-11-25T08:00:00+03:00"})
     window_end_at = UtcDateTime(required=True, metadata={"example": "2026-11-25T10:00:00+03:00"})
     items = ma.fields.List(
         ma.fields.Nested(ItemIn), required=True, validate=ma.validate.Length(min=1)
     )
-    address_id = ma.fields.Integer(metadata={"description": "A saved address of the customer"})
+    address_id = Id(metadata={"description": "A saved address of the customer"})
     address = ma.fields.Nested(AddressIn, metadata={"description": "Or a new address"})
-    external_ref = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
-    notes = ma.fields.String(validate=ma.validate.Length(max=500))
+    external_ref = Text(min_length=1, max_length=64)
+    notes = Text(max_length=500)
 
 
 class AddressOut(ma.Schema):
@@ -96,9 +106,9 @@ class OrderOut(ma.Schema):
 
 class OrderListArgs(PageArgs):
     status = ma.fields.String(validate=ma.validate.OneOf(ORDER_STATUSES))
-    delivery_day = ma.fields.Date()
-    depot_id = ma.fields.Integer()
-    customer_id = ma.fields.Integer()
+    delivery_day = Date()
+    depot_id = Id(strict=False)
+    customer_id = Id(strict=False)
 
 
 def _own_customer_id() -> int | None:
@@ -160,7 +170,7 @@ def list_orders(args: dict[str, Any]) -> dict[str, Any]:
     return paginate(order_services.orders_query(filters), args["page"], args["page_size"])
 
 
-@blp.route("/<int:order_id>", methods=["GET"])
+@blp.route(f"/<{ID_RULE}:order_id>", methods=["GET"])
 @api_roles(*STAFF, Role.CUSTOMER)
 @blp.response(200, OrderOut)
 def get_order(order_id: int) -> Order:

@@ -12,7 +12,8 @@ from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.fleet.models import Depot
 from app.planning import promise
-from app.web.api.common import UtcDateTime
+from app.web import bounds
+from app.web.api.common import BoundedInteger, Id, Text, UtcDateTime
 from app.web.database import db
 
 PREFIX = "/delivery-windows"
@@ -21,17 +22,25 @@ blp = Blueprint(
 )
 
 
-class BasketItems(ma.fields.String):
+class BasketItems(Text):
     """``SKU:quantity`` pairs separated by commas, e.g. ``KETTLE-1:1,COFFEE-250:2``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=2000, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
         pairs = []
         for part in filter(None, (p.strip() for p in text.split(","))):
             sku, _, quantity = part.partition(":")
-            if not sku or (quantity and not quantity.isdigit()):
+            if not sku or (quantity and not (quantity.isascii() and quantity.isdigit())):
                 raise ma.ValidationError(
                     f"{part!r} is not SKU:quantity, e.g. KETTLE-1:2 (quantity defaults to 1)."
+                )
+            if len(sku) > 40 or not 1 <= int(quantity or 1) <= bounds.QUANTITY_MAX:
+                raise ma.ValidationError(
+                    f"{part[:60]!r}: a SKU has at most 40 characters and a quantity is "
+                    f"1 to {bounds.QUANTITY_MAX}."
                 )
             pairs.append((sku, int(quantity or 1)))
         return pairs
@@ -41,8 +50,8 @@ class WindowsArgs(ma.Schema):
     lat = ma.fields.Float(required=True, validate=ma.validate.Range(-90, 90))
     lon = ma.fields.Float(required=True, validate=ma.validate.Range(-180, 180))
     items = BasketItems(metadata={"description": "SKU:quantity,SKU:quantity (the basket)"})
-    days = ma.fields.Integer(load_default=3, validate=ma.validate.Range(1, 14))
-    depot_id = ma.fields.Integer(metadata={"description": "Optional when there is one depot"})
+    days = BoundedInteger(1, 14, strict=False, load_default=3)
+    depot_id = Id(strict=False, metadata={"description": "Optional when there is one depot"})
 
 
 class WindowOut(ma.Schema):
