@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -46,3 +47,31 @@ def live_server(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join()
+
+
+def demo_app(
+    folder: Path, *, time_limit_s: float, change: Callable[[Session], None] | None = None
+) -> Flask:
+    """The real app on a migrated SQLite file in ``folder`` with the demo day, solving in its
+    own thread. The demo is loaded for the real clock, which the live server reads too;
+    ``change`` may alter the data before the app starts."""
+    from app import demo, migrate
+    from app.db import make_engine, make_session_factory, session_scope
+    from app.web import create_app
+
+    url = f"sqlite:///{folder / 'browser.sqlite3'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with session_scope(make_session_factory(engine)) as session:
+        demo.load(session)
+        if change is not None:
+            change(session)
+    engine.dispose()
+    return create_app(
+        {
+            "SECRET_KEY": "browser-test",
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": str(folder),
+            "PLANNING_TIME_LIMIT_S": time_limit_s,
+        }
+    )

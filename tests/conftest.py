@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -275,6 +276,44 @@ def world(session: Session) -> World:
     address = f.AddressFactory(customer=customer)
     session.commit()
     return World(depot, morning, evening, kettle, coffee, customer, address)
+
+
+MOVED_CLOCK_SITE = Path(__file__).resolve().parent / "moved_clock"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--moved-clock",
+        default=None,
+        metavar="ISO_DATETIME",
+        help="run the whole suite with the wall clock starting at this aware moment and "
+        "ticking (time-machine), servers the tests start included; e.g. "
+        "2027-03-28T00:59:00+00:00, a minute before Europe's clocks spring forward",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Right on any day: under --moved-clock every test runs at another date (make
+    test-moved-clock). Monotonic clocks are left alone: they measure elapsed time."""
+    moment = config.getoption("--moved-clock")
+    if not moment:
+        return
+    start = datetime.fromisoformat(moment)
+    if start.tzinfo is None:
+        raise pytest.UsageError("--moved-clock needs an aware moment, e.g. ...T00:59:00+00:00")
+    offset = start.timestamp() - time.time()
+    os.environ["ROUNDTRIP_CLOCK_OFFSET_S"] = repr(offset)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(MOVED_CLOCK_SITE), os.environ.get("PYTHONPATH", "")) if p
+    )
+    traveller = time_machine.travel(start, tick=True)
+    traveller.start()
+    config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    moment = config.getoption("--moved-clock")
+    return f"clock moved: the suite starts at {moment}" if moment else None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

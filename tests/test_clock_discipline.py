@@ -62,3 +62,20 @@ def test_no_test_reads_the_wall_clock():
     assert found == {}, (
         f"these tests read the wall clock; pin it with the `clock` fixture or pass `now`: {found}"
     )
+
+
+def test_a_process_a_test_starts_reads_the_same_clock_as_the_test():
+    """Under ``--moved-clock`` (make test-moved-clock) a server started by a test must live
+    on the moved date too, or it would plan another day than the test checks."""
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+
+    script = "from datetime import UTC, datetime; print(datetime.now(UTC).isoformat())"
+    before = datetime.now(UTC)  # real clock: compared with a child process's clock
+    printed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    after = datetime.now(UTC)  # real clock: see above
+
+    assert before <= datetime.fromisoformat(printed.strip()) <= after

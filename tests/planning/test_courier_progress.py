@@ -20,25 +20,36 @@ from tests.planning.test_plan_edits import published
 ON_THE_DAY = datetime(2030, 1, 15, 6, tzinfo=UTC)
 
 
-def test_courier_reports_a_stop_and_the_board_shows_it(app, client, session, day, make_user, clock):
-    clock(ON_THE_DAY)
-    plan = published(session, day)
-    (route,) = plan.routes
+def on_the_phone(client, session, route, make_user) -> str:  # type: ignore[no-untyped-def]
+    """Sign the route's courier in on ``client``; returns their page."""
     person = make_user("courier")
     route.courier.user_id = person.id
     session.commit()
     sign_in(client, person)
+    return client.get("/courier/").get_data(as_text=True)
 
-    page = client.get("/courier/").get_data(as_text=True)
-    assert page.count('data-testid="route-stop"') == 2
-    first = route.visits[0]
+
+def report(client, page: str, visit_id: int, what: str) -> str:  # type: ignore[no-untyped-def]
+    """Press a report button on the courier's page; returns the page shown after it."""
     response = client.post(
-        f"/courier/visits/{first.id}/report",
-        data={"report": "delivered", "csrf_token": csrf_token(page)},
+        f"/courier/visits/{visit_id}/report",
+        data={"report": what, "csrf_token": csrf_token(page)},
         follow_redirects=True,
     )
+    return response.get_data(as_text=True)
 
-    assert "Stop 1: delivered" in response.get_data(as_text=True)
+
+def test_courier_reports_a_stop_and_the_board_shows_it(app, client, session, day, make_user, clock):
+    clock(ON_THE_DAY)
+    plan = published(session, day)
+    (route,) = plan.routes
+
+    page = on_the_phone(client, session, route, make_user)
+    assert page.count('data-testid="route-stop"') == 2
+    first = route.visits[0]
+    shown = report(client, page, first.id, "delivered")
+
+    assert "Stop 1: delivered" in shown
     session.expire_all()
     assert first.outcome == "delivered"
     assert first.completed_at is not None
@@ -79,20 +90,12 @@ def test_a_stop_of_tomorrows_route_cannot_be_reported_today(client, session, day
     clock(datetime(2030, 1, 14, 9, tzinfo=UTC))  # noon in Moscow, the day before
     plan = published(session, day)
     (route,) = plan.routes
-    person = make_user("courier")
-    route.courier.user_id = person.id
-    session.commit()
-    sign_in(client, person)
-    page = client.get("/courier/").get_data(as_text=True)
+    page = on_the_phone(client, session, route, make_user)
     first = route.visits[0]
 
-    response = client.post(
-        f"/courier/visits/{first.id}/report",
-        data={"report": "delivered", "csrf_token": csrf_token(page)},
-        follow_redirects=True,
-    )
+    shown = report(client, page, first.id, "delivered")
 
-    assert "cannot be reported yet" in response.get_data(as_text=True)
+    assert "cannot be reported yet" in shown
     session.expire_all()
     assert (first.outcome, first.arrived_at, first.completed_at) == (None, None, None)
     assert session.get(Order, first.order_id).status == OrderStatus.PLANNED

@@ -5,42 +5,27 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app import demo, migrate
+from app import demo
 from app.db import make_engine, make_session_factory, session_scope
 from app.planning.models import Plan, PlanRoute, PlanUnassigned
-from tests.browser import ARGS, ARTEFACTS, chromium_or_skip, live_server
+from tests.browser import ARGS, ARTEFACTS, chromium_or_skip, demo_app, live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def demo_app(tmp_path):  # type: ignore[no-untyped-def]
-    """The real app on a migrated SQLite file with the demo day, solving in its own thread."""
-    from app.web import create_app
-
-    url = f"sqlite:///{tmp_path / 'board.sqlite3'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    with session_scope(make_session_factory(engine)) as session:
-        demo.load(session)
-    engine.dispose()
-    return create_app(
-        {
-            "SECRET_KEY": "browser-test",
-            "DATABASE_URL": url,
-            "INSTANCE_PATH": str(tmp_path),
-            "PLANNING_TIME_LIMIT_S": 3,
-        }
-    )
+def board_app(tmp_path):  # type: ignore[no-untyped-def]
+    """The real app with the demo day, solving in its own thread."""
+    return demo_app(tmp_path, time_limit_s=3)
 
 
-def test_dispatcher_plans_the_demo_day_and_sees_every_route(demo_app):
+def test_dispatcher_plans_the_demo_day_and_sees_every_route(board_app):
     from playwright.sync_api import expect, sync_playwright
 
     executable = chromium_or_skip()
     ARTEFACTS.mkdir(exist_ok=True)
     login = next(d for d in demo.LOGINS if d.role == "dispatcher")
-    with live_server(demo_app) as base, sync_playwright() as p:
+    with live_server(board_app) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.goto(base + "/login")
@@ -60,7 +45,7 @@ def test_dispatcher_plans_the_demo_day_and_sees_every_route(demo_app):
         page.screenshot(path=ARTEFACTS / "dispatch-board-plan.png", full_page=True)
 
         # Move the first stop of the earliest route to the end of the route that ends last.
-        order_id, shift_id, position = _a_move_that_breaks_a_window(demo_app)
+        order_id, shift_id, position = _a_move_that_breaks_a_window(board_app)
         page.get_by_test_id("move-order").select_option(str(order_id))
         page.get_by_test_id("move-shift").select_option(str(shift_id))
         page.get_by_test_id("move-position").fill(str(position))
@@ -76,7 +61,7 @@ def test_dispatcher_plans_the_demo_day_and_sees_every_route(demo_app):
         page.screenshot(path=ARTEFACTS / "dispatch-board-after-move.png", full_page=True)
         browser.close()
 
-    with session_scope(make_session_factory(make_engine(demo_app.config["DATABASE_URL"]))) as s:
+    with session_scope(make_session_factory(make_engine(board_app.config["DATABASE_URL"]))) as s:
         plan = s.scalars(select(Plan)).one()
         routes = s.scalar(select(func.count()).select_from(PlanRoute))
         left_out = s.scalar(select(func.count()).select_from(PlanUnassigned))

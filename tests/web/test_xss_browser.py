@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from app import demo, migrate
+from app import demo
 from app.accounts import services as account_services
 from app.customers.models import Customer
 from app.db import make_engine, make_session_factory, session_scope
 from app.fleet.models import Courier, Depot
-from tests.browser import ARGS, ARTEFACTS, chromium_or_skip, live_server
+from tests.browser import ARGS, ARTEFACTS, chromium_or_skip, demo_app, live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -75,26 +75,14 @@ class World:
 
 @pytest.fixture
 def hostile_app(tmp_path):  # type: ignore[no-untyped-def]
-    """The real app on a migrated SQLite file with the demo data and a hostile day after it."""
-    from app.web import create_app
+    """The real app with the demo data and a depot with a hostile name and address."""
 
-    url = f"sqlite:///{tmp_path / 'xss.sqlite3'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    with session_scope(make_session_factory(engine)) as session:
-        demo.load(session)
+    def hostile_depot(session) -> None:  # type: ignore[no-untyped-def]
         depot = session.scalars(select(Depot)).one()
         depot.name = DEPOT_NAME
         depot.address = DEPOT_ADDRESS
-    engine.dispose()
-    return create_app(
-        {
-            "SECRET_KEY": "browser-test",
-            "DATABASE_URL": url,
-            "INSTANCE_PATH": str(tmp_path),
-            "PLANNING_TIME_LIMIT_S": 2,
-        }
-    )
+
+    return demo_app(tmp_path, time_limit_s=2, change=hostile_depot)
 
 
 def _load_hostile_day(app) -> World:  # type: ignore[no-untyped-def]
