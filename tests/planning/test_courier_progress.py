@@ -14,7 +14,7 @@ from app.planning.progress import Report, report_visit
 from loyalty.models import LedgerEntry
 from tests import factories as f
 from tests.conftest import csrf_token, sign_in
-from tests.planning.test_plan_edits import published
+from tests.planning.helpers import published
 
 # 09:00 in Moscow on the delivery day (planning/conftest.py: 15 January 2030, depot in Moscow).
 ON_THE_DAY = datetime(2030, 1, 15, 6, tzinfo=UTC)

@@ -12,7 +12,7 @@ from app.planning import editing
 from app.planning.days import day_span
 from tests.conftest import csrf_token
 from tests.planning.conftest import DAY
-from tests.planning.test_plan_edits import published
+from tests.planning.helpers import published
 
 
 def test_a_spring_forward_day_has_23_hours_and_an_autumn_one_25():

@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 from app.orders.models import Order
 from app.planning import promise
 from app.web.api import windows as windows_api
-from tests.planning.test_plan_edits import NOW, published, windows_kept
-from tests.planning.test_promise import NEAR, ST_PETERSBURG
+from tests.planning.helpers import NEAR, NOW, ST_PETERSBURG, published, windows_kept
 
 PROBLEM = "application/problem+json"
 

@@ -3,51 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from app.errors import Conflict, ValidationFailed
-from app.orders.models import Order, OrderItem, OrderStatus
-from app.planning import editing, services
-from app.planning.editing import route_specs
+from app.orders.models import Order, OrderStatus
+from app.planning import editing
 from app.planning.models import PlanChange
-from app.planning.problem import plan_problem
 from app.planning.progress import Report, projection, report_visit
-from routing import feasibility
-from routing.solver import SolveParameters
-from tests import factories as f
-from tests.planning.conftest import DAY, order
-
-QUICK = SolveParameters(time_limit_s=2, iteration_limit=300)
-NOW = datetime(2030, 1, 14, 20, tzinfo=UTC)  # the evening before
-
-
-def published(session, world):  # type: ignore[no-untyped-def]
-    plan = services.start_plan(session, depot_id=world.depot.id, day=DAY, time_limit_s=2, now=NOW)
-    services.solve_plan(session, plan_id=plan.id, now=NOW, params=QUICK)
-    services.publish(session, plan_id=plan.id, now=NOW)
-    return plan
-
-
-def late_order(session, world, number, lat, lon, hour_utc, units=0):  # type: ignore[no-untyped-def]
-    placed = order(world, number, lat, lon)
-    placed.window_start_at = datetime(2030, 1, 15, hour_utc, tzinfo=UTC)
-    placed.window_end_at = placed.window_start_at + timedelta(hours=2)
-    if units:
-        product = f.ProductFactory(load_units=units)
-        placed.items = [OrderItem(product=product, quantity=1, unit_price_minor=0)]
-    session.add(placed)
-    session.flush()
-    return placed
-
-
-def windows_kept(session, plan) -> list[str]:  # type: ignore[no-untyped-def]
-    """Every stop served inside its order's window, judged by the independent checker."""
-    day = plan_problem(session, plan)
-    routes = [(spec.vehicle, spec.stops) for spec in route_specs(day, plan)]
-    return [v.message for v in feasibility.violations(day.problem, routes)]
+from tests.planning.helpers import NOW, late_order, published, second_courier, windows_kept
 
 
 def test_a_late_order_joins_the_route_and_no_stop_leaves_its_window(session, day):
@@ -110,17 +76,6 @@ def test_nothing_is_added_to_a_route_under_way(session, day):
 
     assert (placed.placed, placed.reason_code) == (False, "NO_OPEN_ROUTE")
     assert session.get(Order, route.visits[1].order_id).status == OrderStatus.OUT_FOR_DELIVERY
-
-
-def second_courier(session, world, vehicle_type="car", end_hour_utc=20):  # type: ignore[no-untyped-def]
-    shift = f.ShiftFactory(
-        courier=f.CourierFactory(depot=world.depot, name="Second Courier"),
-        vehicle=f.VehicleFactory(depot=world.depot, type=vehicle_type, capacity_units=50),
-        starts_at=datetime(2030, 1, 15, 4, tzinfo=UTC),
-        ends_at=datetime(2030, 1, 15, end_hour_utc, tzinfo=UTC),
-    )
-    session.flush()
-    return shift
 
 
 def test_moving_a_stop_shows_every_violation_before_saving(session, day):

@@ -8,10 +8,7 @@ import pytest
 
 from app.planning import promise
 from tests.planning.conftest import DAY
-from tests.planning.test_plan_edits import NOW, late_order, published
-
-NEAR = (55.72, 37.58)
-ST_PETERSBURG = (59.93, 30.33)  # 700 km away: no courier can get there and back
+from tests.planning.helpers import NEAR, NOW, ST_PETERSBURG, late_order, published
 
 
 @pytest.fixture(autouse=True)

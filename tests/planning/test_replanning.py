@@ -13,7 +13,7 @@ from app.planning import jobs, services
 from app.planning.models import Plan
 from app.planning.progress import Report, report_visit
 from tests.planning.conftest import DAY
-from tests.planning.test_plan_edits import QUICK, late_order, published, second_courier
+from tests.planning.helpers import QUICK, late_order, published, second_courier
 
 MORNING_REPORT = datetime(2030, 1, 15, 5, 30, tzinfo=UTC)  # 08:30 local
 WAVE_AT = datetime(2030, 1, 15, 6, tzinfo=UTC)  # 09:00 local
