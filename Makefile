@@ -8,7 +8,7 @@ PG_URL_FILE := instance/test_postgres_url
 TEST_POSTGRES_URL ?= $(shell cat $(PG_URL_FILE) 2>/dev/null)
 export TEST_POSTGRES_URL
 
-.PHONY: run test test-moved-clock lint install pg-up bench clean
+.PHONY: run test test-moved-clock lint install pg-up bench clean i18n translations
 
 $(STAMP): pyproject.toml build-constraints.txt
 	$(PY) -m venv $(VENV)
@@ -17,15 +17,27 @@ $(STAMP): pyproject.toml build-constraints.txt
 	$(BIN)/python -m pip install --quiet --build-constraint build-constraints.txt -e '.[dev,postgres]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) translations
 
-run: $(STAMP)
+# Russian and English: the compiled catalogues (.mo) are built here, never committed.
+TRANSLATIONS := app/web/translations
+translations: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
+
+# After changing user-visible words: extract them and merge the new ones into each catalogue
+# (then translate what is new; tests/web/test_i18n.py fails until every message has Russian).
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --no-location --sort-output -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
+	$(MAKE) translations
+
+run: $(STAMP) translations
 	$(BIN)/roundtrip db upgrade
 	$(BIN)/roundtrip demo
 	@echo "Roundtrip is starting on http://127.0.0.1:5000 (Ctrl+C stops it)"
 	ROUNDTRIP_SCHEDULER=on $(BIN)/roundtrip run --host 127.0.0.1 --port 5000
 
-test: $(STAMP)
+test: $(STAMP) translations
 	$(BIN)/pytest
 
 # The whole suite again with the clock moved (time-machine, for the test process and every
@@ -34,7 +46,7 @@ test: $(STAMP)
 # (libfaketime was tried: Python's timed waits hang under it.)
 MOVED_CLOCK ?= 2027-03-28T00:59:00+00:00
 MOVED_TZ ?= Europe/Berlin
-test-moved-clock: $(STAMP)
+test-moved-clock: $(STAMP) translations
 	TZ=$(MOVED_TZ) $(BIN)/pytest -p no:cacheprovider --moved-clock=$(MOVED_CLOCK)
 
 lint: $(STAMP)

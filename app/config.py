@@ -89,6 +89,9 @@ class Config:
         # Today is re-planned this often when orders arrived after the published plan; 0: never.
         self.SAME_DAY_WAVE_MINUTES = int(env.get("ROUNDTRIP_SAME_DAY_WAVE_MINUTES", "20"))
         self.SCHEDULER_TIMEZONE = env.get("ROUNDTRIP_SCHEDULER_TIMEZONE", "Europe/Moscow")
+        # Languages offered, the default first (pages follow the person's choice, else their
+        # browser's Accept-Language among these); "ru,en" once every page is translated.
+        self.LANGUAGES = _languages(env.get("ROUNDTRIP_LANGUAGES", "en"))
         # Sign-in throttling (page and API token endpoint): memory:// counts per process; with
         # several workers use a shared store, e.g. redis://localhost:6379.
         self.RATELIMIT_STORAGE_URI = env.get("ROUNDTRIP_RATELIMIT_STORAGE", "memory://")
@@ -123,3 +126,11 @@ def _hours(raw: str) -> float:
     if not 0 <= hours <= 12:
         raise ValueError(f"ROUNDTRIP_REPORT_MARGIN_H must be hours from 0 to 12, not {raw!r}")
     return hours
+
+
+def _languages(text: str) -> tuple[str, ...]:
+    languages = tuple(code.strip() for code in text.split(",") if code.strip())
+    unknown = [code for code in languages if code not in ("en", "ru")]
+    if not languages or unknown:
+        raise ValueError(f"ROUNDTRIP_LANGUAGES: {text!r}; Roundtrip speaks en and ru")
+    return languages

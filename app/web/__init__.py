@@ -60,9 +60,10 @@ def sweep_abandoned_runs(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app.web import assets, auth, filters
+    from app.web import assets, auth, filters, i18n
 
     auth.init_app(app)
+    i18n.init_app(app)
     assets.init_app(app)
     filters.init_app(app)
 

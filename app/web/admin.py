@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -15,6 +16,7 @@ from app.web.auth import area_required
 from app.web.bounds import ID_RULE
 from app.web.database import db
 from app.web.forms import NewUserForm
+from app.web.words import ROLE_NAMES, word
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -37,7 +39,14 @@ def index() -> str | Response | tuple[str, int]:
                 getattr(form, field).errors.extend(messages)
         else:
             db().commit()
-            flash(f"{user.name} can now sign in as {user.role}.", "success")
+            flash(
+                _(
+                    "%(name)s can now sign in as %(role)s.",
+                    name=user.name,
+                    role=word(ROLE_NAMES, user.role),
+                ),
+                "success",
+            )
             return redirect(url_for("admin.index"))
     users = db().scalars(select(User).order_by(User.role, User.email)).all()
     status = 400 if form.errors else 200
@@ -53,11 +62,17 @@ def deactivate(user_id: int) -> Response:
     if db().get(User, user_id) is None:
         abort(404)
     if user_id == current_user.id:
-        flash("You cannot deactivate yourself; ask another administrator.", "danger")
+        flash(_("You cannot deactivate yourself; ask another administrator."), "danger")
         return redirect(url_for("admin.index"))
     user = account_services.deactivate_user(db(), user_id=user_id, now=utcnow())
     db().commit()
-    flash(f"{user.name} can no longer sign in; their sessions and API tokens ended.", "success")
+    flash(
+        _(
+            "%(name)s can no longer sign in; their sessions and API tokens ended.",
+            name=user.name,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.index"))
 
 
@@ -69,5 +84,5 @@ def activate(user_id: int) -> Response:
         abort(404)
     user = account_services.activate_user(db(), user_id=user_id)
     db().commit()
-    flash(f"{user.name} can sign in again.", "success")
+    flash(_("%(name)s can sign in again.", name=user.name), "success")
     return redirect(url_for("admin.index"))

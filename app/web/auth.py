@@ -12,6 +12,8 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, abort, current_app, g, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import LoginManager, UserMixin, current_user
@@ -66,12 +68,13 @@ AREA_ROLES: dict[str, frozenset[Role]] = {
     "courier": frozenset({Role.COURIER}),
     "portal": frozenset({Role.CUSTOMER}),
 }
+# Lazy: said in the language of the page that shows them ("This page is for ...").
 AREA_TITLES = {
-    "admin": "administrators",
-    "dispatcher": "dispatchers",
-    "support": "support agents",
-    "courier": "couriers",
-    "portal": "customers",
+    "admin": _l("administrators"),
+    "dispatcher": _l("dispatchers"),
+    "support": _l("support agents"),
+    "courier": _l("couriers"),
+    "portal": _l("customers"),
 }
 LANDING_ENDPOINT = {
     Role.ADMIN: "admin.index",
@@ -122,7 +125,7 @@ class LoginUser(UserMixin):  # type: ignore[misc]
 @login_manager.user_loader
 def _load_user(user_id: str) -> LoginUser | None:
     """The signed-in person, only while their LoginSession exists and they are active."""
-    id_text, _, key = user_id.partition(":")
+    id_text, _sep, key = user_id.partition(":")
     if not key or not id_text.isdigit():
         return None  # a cookie from before sign-in sessions existed: sign in again
     user = account_services.user_for_login_session(db(), key, now=utcnow())
@@ -181,7 +184,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     login_manager.init_app(app)
     login_manager.login_view = "public.login"
-    login_manager.login_message = "Please sign in to open that page."
+    login_manager.login_message = _l("Please sign in to open that page.")
+    # Flashed as text in the language of the page asking (a lazy string cannot be stored).
+    login_manager.localize_callback = str
     login_manager.login_message_category = "info"
     csrf.init_app(app)
 
@@ -230,8 +235,10 @@ def current_api_user() -> LoginUser:
         if api_token is None:
             abort(
                 401,
-                description="This API token is unknown or revoked, has expired, or its owner "
-                "may no longer sign in; create a new one.",
+                description=_(
+                    "This API token is unknown or revoked, has expired, or its owner "
+                    "may no longer sign in; create a new one."
+                ),
             )
         # Reads stay reads: last_used_at is written at most once per few minutes per token,
         # and then committed at once (nothing else is pending yet), even if the request fails.
@@ -245,8 +252,10 @@ def current_api_user() -> LoginUser:
     if user is None:
         abort(
             401,
-            description="Sign in first: send 'Authorization: Bearer <token>'; "
-            "get a token from POST /api/v1/auth/tokens.",
+            description=_(
+                "Sign in first: send 'Authorization: Bearer <token>'; "
+                "get a token from POST /api/v1/auth/tokens."
+            ),
         )
     g.api_user = user
     return user
@@ -262,8 +271,11 @@ def api_roles(*roles: Role) -> Callable[[F], F]:
             if user.role not in roles:
                 abort(
                     403,
-                    description=f"Your role ({user.role}) may not do this; it needs one of: "
-                    f"{', '.join(roles)}.",
+                    description=_(
+                        "Your role (%(role)s) may not do this; it needs one of: %(roles)s.",
+                        role=user.role,
+                        roles=", ".join(roles),
+                    ),
                 )
             return view(*args, **kwargs)
 

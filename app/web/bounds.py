@@ -3,6 +3,7 @@
 The API schemas (app/web/api/common.py), the page forms (app/web/forms.py) and the query
 parameters pages read by hand all use these, so an out-of-range value is a 4xx naming the field
 on SQLite and PostgreSQL alike, never a database overflow (PostgreSQL's integer stops at 2^31).
+Their messages are in the request's language (English outside a request).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+from flask_babel import gettext as _
 
 INT32_MAX = 2**31 - 1
 """The largest id any table can hold (PostgreSQL ``integer``)."""
@@ -43,15 +46,19 @@ def text_problem(value: str) -> str | None:
     if found is None:
         return None
     if found.group() == "\x00":
-        return "Must not contain a NUL character."
-    return "Must not contain invalid characters (a lone UTF-16 surrogate)."
+        return _("Must not contain a NUL character.")
+    return _("Must not contain invalid characters (a lone UTF-16 surrogate).")
 
 
 def date_problem(value: date) -> str | None:
     """Why this date is outside what the product plans for, or None."""
     if DATE_MIN <= value <= DATE_MAX:
         return None
-    return f"Must be a date between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}."
+    return _(
+        "Must be a date between %(first)s and %(last)s.",
+        first=DATE_MIN.isoformat(),
+        last=DATE_MAX.isoformat(),
+    )
 
 
 def parse_day(raw: str) -> date:
@@ -59,7 +66,7 @@ def parse_day(raw: str) -> date:
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        raise ValueError(f"{raw!r} is not a date like 2026-11-25") from None
+        raise ValueError(_("%(value)r is not a date like 2026-11-25", value=raw)) from None
     if (problem := date_problem(day)) is not None:
         raise ValueError(problem.rstrip("."))
     return day

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -19,6 +20,15 @@ from app.web.database import db
 from app.web.forms import ReportVisitForm
 
 bp = Blueprint("courier", __name__, url_prefix="/courier")
+
+
+def _reported(report: Report, number: int) -> str:
+    """What the courier sees after reporting a stop."""
+    if report is Report.ARRIVED:
+        return _("Stop %(number)d: arrived. Thank you.", number=number)
+    if report is Report.DELIVERED:
+        return _("Stop %(number)d: delivered. Thank you.", number=number)
+    return _("Stop %(number)d: not delivered. Thank you.", number=number)
 
 
 @bp.get("/")
@@ -71,5 +81,5 @@ def report(visit_id: int) -> Response:
         flash(str(exc), "warning")
         return redirect(url_for("courier.index"))
     db().commit()
-    flash(f"Stop {visit.sequence}: {form.report.data}. Thank you.", "success")
+    flash(_reported(Report(form.report.data), visit.sequence), "success")
     return redirect(url_for("courier.index") + f"#visit-{visit.id}")

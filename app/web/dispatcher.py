@@ -19,6 +19,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -69,7 +71,7 @@ def _day_arg(default: date) -> tuple[date, str | None]:
     try:
         return bounds.parse_day(raw), None
     except ValueError as exc:
-        return default, f"{exc}; showing {default.isoformat()}."
+        return default, _("%(problem)s; showing %(day)s.", problem=exc, day=default.isoformat())
 
 
 @bp.get("/")
@@ -337,10 +339,18 @@ def plan(plan_id: int) -> str:
     if ready:
         move_form = MoveStopForm()
         move_form.order_id.choices = [
-            (s["order_id"], f"{s['number']} · {r['courier']}, stop {s['seq']}")
+            (
+                s["order_id"],
+                _(
+                    "%(number)s · %(courier)s, stop %(seq)s",
+                    number=s["number"],
+                    courier=r["courier"],
+                    seq=s["seq"],
+                ),
+            )
             for r in routes
             for s in r["stops"]
-        ] + [(u["order_id"], f"{u['number']} · not planned") for u in unassigned]
+        ] + [(u["order_id"], _("%(number)s · not planned", number=u["number"])) for u in unassigned]
         epoch = local_midnight(found.delivery_day, tz)
         move_form.shift_id.choices = [
             (s.id, f"{s.courier.name} · {s.vehicle.registration if s.vehicle else '–'}")
@@ -371,6 +381,8 @@ def plan(plan_id: int) -> str:
         tile_url=current_app.config.get("MAP_TILE_URL", ""),
         publish_form=PublishForm(),
         move_form=move_form,
+        move_labels=_move_labels(),
+        words=_plan_words(),
         ready=ready,
         # A failed run offers to plan the day again.
         plan_form=PlanDayForm(depot_id=depot.id, day=found.delivery_day.isoformat())
@@ -388,13 +400,17 @@ def preview_move(plan_id: int) -> Response | tuple[Response, int]:
             int(request.args[name]) for name in ("order_id", "shift_id", "position")
         )
     except (KeyError, ValueError):
-        return jsonify({"ok": False, "errors": ["Choose a stop, a route and a stop number."]}), 400
+        return jsonify(
+            {"ok": False, "errors": [_("Choose a stop, a route and a stop number.")]}
+        ), 400
     try:
         preview = planning_editing.preview_move(
             db(), plan_id=plan_id, order_id=order_id, shift_id=shift_id, position=position
         )
     except ValidationFailed as exc:
-        return jsonify({"ok": False, "errors": [m for ms in exc.errors.values() for m in ms]}), 422
+        return jsonify(
+            {"ok": False, "errors": [str(m) for ms in exc.errors.values() for m in ms]}
+        ), 422
     except DomainError as exc:
         return jsonify({"ok": False, "errors": [str(exc)]}), 409
     return jsonify({"ok": preview.ok, "violations": preview.violations, "summary": preview.summary})
@@ -408,7 +424,7 @@ def save_move(plan_id: int) -> Response:
     form.order_id.choices = [(form.order_id.data, "")]
     form.shift_id.choices = [(form.shift_id.data, "")]
     if not form.validate_on_submit():
-        flash("The move was not saved: " + _form_errors(form), "danger")
+        flash(_("The move was not saved: %(reason)s", reason=_form_errors(form)), "danger")
         return redirect(url_for("dispatcher.plan", plan_id=plan_id))
     try:
         preview = planning_editing.apply_move(
@@ -422,29 +438,68 @@ def save_move(plan_id: int) -> Response:
             now=utcnow(),
         )
     except ValidationFailed as exc:
-        flash(
-            "The move was not saved. " + " ".join(m for ms in exc.errors.values() for m in ms),
-            "danger",
-        )
+        problems = " ".join(str(m) for ms in exc.errors.values() for m in ms)
+        flash(_("The move was not saved. %(problems)s", problems=problems), "danger")
         return redirect(url_for("dispatcher.plan", plan_id=plan_id))
     except DomainError as exc:
-        flash(f"The move was not saved: {exc}", "danger")
+        flash(_("The move was not saved: %(reason)s", reason=exc), "danger")
         return redirect(url_for("dispatcher.plan", plan_id=plan_id))
     db().commit()
     if preview.ok:
-        flash(f"Saved: {preview.summary}. Every window, load and shift still holds.", "success")
+        flash(
+            _(
+                "Saved: %(summary)s. Every window, load and shift still holds.",
+                summary=preview.summary,
+            ),
+            "success",
+        )
     else:
         flash(
-            f"Saved with your reason: {preview.summary}. It breaks: "
-            + "; ".join(preview.violations)
-            + ".",
+            _(
+                "Saved with your reason: %(summary)s. It breaks: %(problems)s.",
+                summary=preview.summary,
+                problems="; ".join(preview.violations),
+            ),
             "warning",
         )
     return redirect(url_for("dispatcher.plan", plan_id=plan_id))
 
 
+def _move_labels() -> dict[str, str]:
+    """The move form's labels in the page's language (the form itself names them in English)."""
+    return {
+        "order_id": _("Stop"),
+        "shift_id": _("To the route of"),
+        "position": _("As stop number"),
+        "override_reason": _("Why save it anyway (recorded with the plan)"),
+    }
+
+
 def _form_errors(form: MoveStopForm) -> str:
-    return " ".join(f"{getattr(form, f).label.text}: {' '.join(m)}" for f, m in form.errors.items())
+    labels = _move_labels()
+    return " ".join(
+        _("%(field)s: %(problems)s", field=labels.get(f, f), problems=" ".join(str(p) for p in m))
+        for f, m in form.errors.items()
+    )
+
+
+def _plan_words() -> dict[str, str]:
+    """Words static/dispatcher-plan.js shows, in the page's language; it fills each
+    %(name)s itself (so these stay unformatted here) and renders them as text."""
+    return {
+        "elapsed": _("%(elapsed)s s of %(limit)s s"),
+        "improvements": _("better plans found so far: %(count)s"),
+        "gain": _("the best is %(percent)s %% better than the first"),
+        "map_credit": _("© map data contributors"),
+        "depot": _("Depot"),
+        "stop_times": _("ETA %(eta)s, window %(window)s"),
+        "not_planned": _("not planned"),
+        "checking": _("Checking…"),
+        "cannot_move": _("This move cannot be made:"),
+        "move_holds": _("%(summary)s: every window, load and shift still holds."),
+        "move_breaks": _("%(summary)s would break:"),
+        "checker_unreachable": _("Could not reach the checker; try again."),
+    }
 
 
 @bp.post(f"/plans/<{ID_RULE}:plan_id>/publish")
@@ -458,14 +513,31 @@ def publish(plan_id: int) -> Response:
         flash(f"Not published: {exc}", "danger")
         return redirect(url_for("dispatcher.plan", plan_id=plan_id))
     db().commit()
-    message = f"Version {published.version} is published: couriers now see their routes."
+    flash(
+        _(
+            "Version %(version)s is published: couriers now see their routes.",
+            version=published.version,
+        ),
+        "success",
+    )
     if late:
         placed = sum(p.placed for p in late)
-        message += (
-            f" {len(late)} orders arrived after it was planned: {placed} were added to routes"
-            + (f", {len(late) - placed} are listed as not planned." if placed < len(late) else ".")
+        arrived = ngettext(
+            "%(num)d order arrived after the day was planned",
+            "%(num)d orders arrived after the day was planned",
+            len(late),
         )
-    flash(message, "success")
+        added = ngettext("%(num)d was added to a route", "%(num)d were added to routes", placed)
+        if placed < len(late):
+            left = ngettext(
+                "%(num)d is listed as not planned",
+                "%(num)d are listed as not planned",
+                len(late) - placed,
+            )
+            said = _("%(arrived)s: %(added)s, %(left)s.", arrived=arrived, added=added, left=left)
+        else:
+            said = _("%(arrived)s: %(added)s.", arrived=arrived, added=added)
+        flash(said, "warning" if placed < len(late) else "info")
     return redirect(url_for("dispatcher.plan", plan_id=plan_id))
 
 
@@ -483,7 +555,7 @@ def import_orders() -> str | tuple[str, int]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            form.file.errors.append("Save the file as UTF-8 CSV and upload it again.")
+            form.file.errors.append(_("Save the file as UTF-8 CSV and upload it again."))
         else:
             try:
                 report = csv_import.import_orders(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -19,6 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.accounts.models import Role
 from app.web import bounds
+from app.web.words import ROLE_NAMES
 
 
 class CleanText:
@@ -32,7 +35,7 @@ class CleanText:
 class WholeNumberField(IntegerField):  # type: ignore[misc]
     """An integer field whose parse error says what to type (not "This field is required")."""
 
-    def __init__(self, *args: object, example: str = "250", **kwargs: object) -> None:
+    def __init__(self, *args: object, example: object = "250", **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.example = example
 
@@ -43,13 +46,21 @@ class WholeNumberField(IntegerField):  # type: ignore[misc]
         digits = raw[1:] if raw[:1] in "+-" else raw
         if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
             self.data = None
-            raise ValueError(f"Enter a whole number such as {self.example}, not {raw[:20]!r}.")
+            raise ValueError(
+                _(
+                    "Enter a whole number such as %(example)s, not %(value)s.",
+                    example=self.example,
+                    value=repr(raw[:20]),
+                )
+            )
         self.data = int(raw)
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), CleanText()])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200), CleanText()])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254), CleanText()])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=200), CleanText()]
+    )
 
 
 class LogoutForm(FlaskForm):  # type: ignore[misc]
@@ -57,22 +68,24 @@ class LogoutForm(FlaskForm):  # type: ignore[misc]
 
 
 class NewUserForm(FlaskForm):  # type: ignore[misc]
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), CleanText()])
-    name = StringField("Name", validators=[DataRequired(), Length(max=120), CleanText()])
-    role = SelectField("Role", choices=[SelectChoice(r.value, r.value.title()) for r in Role])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254), CleanText()])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), CleanText()])
+    role = SelectField(
+        _l("Role"), choices=[SelectChoice(r.value, ROLE_NAMES.get(r.value, r.value)) for r in Role]
+    )
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(min=8, max=200), CleanText()]
+        _l("Password"), validators=[DataRequired(), Length(min=8, max=200), CleanText()]
     )
 
 
 class AdjustPointsForm(FlaskForm):  # type: ignore[misc]
     points = WholeNumberField(
-        "Points (+ to add, - to remove)",
-        example="250 or -40",
-        validators=[InputRequired("Enter the points to add (250) or remove (-40).")],
+        _l("Points (+ to add, - to remove)"),
+        example=_l("250 or -40"),
+        validators=[InputRequired(_l("Enter the points to add (250) or remove (-40)."))],
     )
     reason = StringField(
-        "Reason (the customer sees it)",
+        _l("Reason (the customer sees it)"),
         validators=[DataRequired(), Length(max=300), CleanText()],
     )
     # One token per rendered form: a double-clicked submit adjusts once.
@@ -97,7 +110,7 @@ class IdText:
     def __call__(self, form: FlaskForm, field: HiddenField) -> None:
         raw = field.data or ""
         if not (raw.isascii() and raw.isdigit() and bounds.ID_MIN <= int(raw) <= bounds.ID_MAX):
-            raise ValidationError(f"{raw[:20]!r} is not an id.")
+            raise ValidationError(_("%(value)s is not an id.", value=repr(raw[:20])))
 
 
 class PlanDayForm(FlaskForm):  # type: ignore[misc]
@@ -110,22 +123,22 @@ class PublishForm(FlaskForm):  # type: ignore[misc]
 
 
 class MoveStopForm(FlaskForm):  # type: ignore[misc]
-    order_id = SelectField("Stop", coerce=int)
-    shift_id = SelectField("To the route of", coerce=int)
+    order_id = SelectField(_l("Stop"), coerce=int)
+    shift_id = SelectField(_l("To the route of"), coerce=int)
     position = WholeNumberField(
-        "As stop number",
+        _l("As stop number"),
         example="3",
-        validators=[InputRequired("Enter a stop number."), NumberRange(min=1, max=1000)],
+        validators=[InputRequired(_l("Enter a stop number.")), NumberRange(min=1, max=1000)],
     )
     override_reason = TextAreaField(
-        "Why save it anyway (recorded with the plan)", validators=[Length(max=500), CleanText()]
+        _l("Why save it anyway (recorded with the plan)"), validators=[Length(max=500), CleanText()]
     )
 
 
 class ImportOrdersForm(FlaskForm):  # type: ignore[misc]
-    depot_id = SelectField("Depot", coerce=int)
-    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")])
-    import_valid_rows = BooleanField("Import the valid rows even if some rows are rejected")
+    depot_id = SelectField(_l("Depot"), coerce=int)
+    file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file."))])
+    import_valid_rows = BooleanField(_l("Import the valid rows even if some rows are rejected"))
 
 
 class ReportVisitForm(FlaskForm):  # type: ignore[misc]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -21,13 +22,13 @@ from loyalty.policy import LoyaltyRules
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
 NEXT_STEP = {
-    "new": "We have your order and will plan the courier's route the evening before.",
-    "planned": "A courier is assigned; you will get a narrower arrival time on the day.",
-    "out_for_delivery": "The courier is on the way.",
-    "delivered": "Delivered. Something wrong with it? You can start a return.",
-    "failed": "The courier could not deliver; we will contact you to arrange a new time.",
-    "held": "We are holding this order while we check its goods; we will write to you.",
-    "cancelled": "This order was cancelled.",
+    "new": _l("We have your order and will plan the courier's route the evening before."),
+    "planned": _l("A courier is assigned; you will get a narrower arrival time on the day."),
+    "out_for_delivery": _l("The courier is on the way."),
+    "delivered": _l("Delivered. Something wrong with it? You can start a return."),
+    "failed": _l("The courier could not deliver; we will contact you to arrange a new time."),
+    "held": _l("We are holding this order while we check its goods; we will write to you."),
+    "cancelled": _l("This order was cancelled."),
 }
 
 

@@ -18,6 +18,8 @@ from flask import (
 from flask import (
     Response as FlaskResponse,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_limiter import RequestLimit
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -56,9 +58,9 @@ def _safe_next(target: str | None) -> str | None:
 def plain_wait(seconds: int) -> str:
     """'45 seconds', '1 minute', '3 minutes' (rounded up)."""
     if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
     minutes = -(-seconds // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
 
 
 def _too_many_attempts(limit: RequestLimit) -> FlaskResponse:
@@ -66,7 +68,7 @@ def _too_many_attempts(limit: RequestLimit) -> FlaskResponse:
     wait_s = retry_after_s(limit)
     form = LoginForm()
     form.password.errors = [
-        f"Too many sign-in attempts. Wait {plain_wait(wait_s)}, then try again."
+        _("Too many sign-in attempts. Wait %(wait)s, then try again.", wait=plain_wait(wait_s))
     ]
     response = make_response(render_template("public/login.html", form=form), 429)
     response.headers["Retry-After"] = str(wait_s)
@@ -84,7 +86,7 @@ def login() -> str | Response | tuple[str, int]:
             db(), email=form.email.data, password=form.password.data
         )
         if user is None:
-            form.password.errors.append("The e-mail or password is wrong. Try again.")
+            form.password.errors.append(_("The e-mail or password is wrong. Try again."))
         else:
             key = account_services.start_login_session(
                 db(),
@@ -94,7 +96,7 @@ def login() -> str | Response | tuple[str, int]:
             )
             db().commit()
             login_user(LoginUser.of(user, session_key=key))
-            flash(f"Welcome, {user.name}.", "success")
+            flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(
                 _safe_next(request.args.get("next")) or url_for(LANDING_ENDPOINT[user.role])
             )
@@ -110,5 +112,5 @@ def logout() -> Response:
             account_services.end_login_session(db(), key)
             db().commit()
         logout_user()
-        flash("You are signed out.", "info")
+        flash(_("You are signed out."), "info")
     return redirect(url_for("public.index"))

@@ -14,6 +14,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_decimal, ngettext
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
@@ -26,6 +28,7 @@ from app.orders.models import Order
 from app.web import bounds
 from app.web.auth import area_required
 from app.web.database import db
+from app.web.filters import signed_number
 from app.web.forms import AdjustPointsForm
 from loyalty import services as loyalty_services
 from loyalty.models import LedgerEntry, LoyaltyAccount
@@ -39,10 +42,10 @@ bp = Blueprint("support", __name__, url_prefix="/support")
 def index() -> str:
     q = request.args.get("q", "").strip()
     q_error = bounds.text_problem(q) or (
-        "Search for at most 254 characters." if len(q) > 254 else None
+        _("Search for at most 254 characters.") if len(q) > 254 else None
     )
     if q_error:
-        flash(f"Search: {q_error}", "warning")
+        flash(_("Search: %(problem)s", problem=q_error), "warning")
         q = ""
     query = (
         select(Customer, func.count(Order.id))
@@ -100,9 +103,21 @@ def points(customer_id: int) -> str | Response | tuple[str, int]:
         if threshold < abs(points) <= cap and not form.confirmed.data:
             # Saved only once the agent confirms: an extra zero typed by mistake costs nothing.
             confirm = (
-                f"Add {points:,} points to {found.name}?"
+                ngettext(
+                    "Add %(points)s point to %(name)s?",
+                    "Add %(points)s points to %(name)s?",
+                    points,
+                    points=format_decimal(points),
+                    name=found.name,
+                )
                 if points > 0
-                else f"Remove {-points:,} points from {found.name}?"
+                else ngettext(
+                    "Remove %(points)s point from %(name)s?",
+                    "Remove %(points)s points from %(name)s?",
+                    -points,
+                    points=format_decimal(-points),
+                    name=found.name,
+                )
             )
         else:
             try:
@@ -122,7 +137,16 @@ def points(customer_id: int) -> str | Response | tuple[str, int]:
                     getattr(form, field).errors.extend(messages)
             else:
                 db().commit()
-                flash(f"Adjusted by {entry.points:+,d} points: {entry.reason}", "success")
+                flash(
+                    ngettext(
+                        "Adjusted by %(points)s point: %(reason)s",
+                        "Adjusted by %(points)s points: %(reason)s",
+                        abs(entry.points),
+                        points=signed_number(entry.points),
+                        reason=entry.reason,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("support.points", customer_id=customer_id))
     if not form.token.data:
         form.token.data = uuid.uuid4().hex

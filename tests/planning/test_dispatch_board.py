@@ -44,7 +44,7 @@ def test_plan_the_day_shows_routes_on_a_map_and_publishes(board, session, day):
 
     assert 'data-testid="map"' in page
     totals = re.sub(r"<[^>]+>|\s+", " ", page.split('data-testid="totals">')[1].split("</p>")[0])
-    assert "2 orders on 1 routes (couriers used)" in re.sub(r"\s+", " ", totals)
+    assert "2 orders on 1 route (couriers used)" in re.sub(r"\s+", " ", totals)
     assert "no stop at risk" in totals
     # The route runs from the shift's start (07:00) to past the 20:00 stop: most of 16 h.
     (use,) = (int(x) for x in re.findall(r"<td>(\d+) %</td>", page))

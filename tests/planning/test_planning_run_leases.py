@@ -302,7 +302,11 @@ class Server:
             stdout=self.output,
             stderr=subprocess.STDOUT,
         )
-        wait_until(self.answers, timeout_s=60, what=f"the server on port {self.port}")
+        try:
+            wait_until(self.answers, timeout_s=60, what=f"the server on port {self.port}")
+        except BaseException:
+            self.kill()  # never leave a server behind a failed start
+            raise
 
     def answers(self) -> bool:
         assert self.process.poll() is None, "the server exited"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 
@@ -73,5 +74,5 @@ def create_customer(args: dict[str, Any]) -> Customer:
 def get_customer(customer_id: int) -> Customer:
     customer = db().get(Customer, customer_id)
     if customer is None:
-        raise NotFound(f"There is no customer {customer_id}.")
+        raise NotFound(_("There is no customer %(id)s.", id=customer_id))
     return customer

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -13,7 +14,11 @@ from app.web import bounds
 from app.web.api.common import (
     BoundedInteger,
     Id,
+    Length,
+    List,
+    OneOf,
     PageArgs,
+    String,
     Text,
     UtcDateTime,
     page_schema,
@@ -31,7 +36,7 @@ PLANNERS = (Role.ADMIN, Role.DISPATCHER)
 class VehicleIn(ma.Schema):
     depot_id = Id(required=True)
     registration = Text(required=True, min_length=1, max_length=20)
-    type = ma.fields.String(required=True, validate=ma.validate.OneOf(VEHICLE_TYPES))
+    type = String(required=True, validate=OneOf(VEHICLE_TYPES))
     capacity_units = BoundedInteger(1, bounds.CAPACITY_MAX_UNITS, required=True)
 
 
@@ -45,9 +50,7 @@ class CourierIn(ma.Schema):
     depot_id = Id(required=True)
     name = Text(required=True, min_length=1, max_length=120)
     phone = Text(required=True, min_length=1, max_length=32)
-    skills = ma.fields.List(
-        Text(min_length=1, max_length=40), load_default=list, validate=ma.validate.Length(max=20)
-    )
+    skills = List(Text(min_length=1, max_length=40), load_default=list, validate=Length(max=20))
 
 
 class CourierOut(CourierIn):
@@ -66,7 +69,9 @@ class ShiftIn(ma.Schema):
         starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
         if starts_at and ends_at and ends_at - starts_at > bounds.SHIFT_MAX:
             hours = bounds.SHIFT_MAX.total_seconds() / 3600
-            raise ma.ValidationError(f"A shift lasts at most {hours:g} hours.", "ends_at")
+            raise ma.ValidationError(
+                _("A shift lasts at most %(hours)s hours.", hours=f"{hours:g}"), "ends_at"
+            )
 
 
 class ShiftOut(ShiftIn):

@@ -6,6 +6,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import abort, current_app, request
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +18,7 @@ from app.orders import services as order_services
 from app.orders.models import Order
 from app.web import bounds
 from app.web.api.common import (
+    Boolean,
     BoundedInteger,
     Id,
     MoneyMinor,
@@ -100,7 +102,7 @@ class AdjustIn(ma.Schema):
         },
     )
     reason = Text(required=True, min_length=1, max_length=300)
-    confirm = ma.fields.Boolean(
+    confirm = Boolean(
         load_default=False,
         metadata={
             "description": "Must be true above ROUNDTRIP_ADJUSTMENT_CONFIRM_POINTS "
@@ -124,7 +126,7 @@ def _customer(customer_id: int) -> Customer:
     user = current_api_user()
     found = db().get(Customer, customer_id)
     if found is None or (user.role == Role.CUSTOMER and found.user_id != user.id):
-        raise NotFound(f"There is no customer {customer_id}.")
+        raise NotFound(_("There is no customer %(id)s.", id=customer_id))
     return found
 
 
@@ -133,8 +135,10 @@ def _idempotency_key(customer_id: int, operation: str) -> str:
     if not key or len(key) > 80 or not all("!" <= c <= "~" for c in key):
         abort(
             400,
-            description="Send an Idempotency-Key header (up to 80 visible ASCII characters, "
-            "e.g. a UUID) so that a retried request is never applied twice.",
+            description=_(
+                "Send an Idempotency-Key header (up to 80 visible ASCII characters, "
+                "e.g. a UUID) so that a retried request is never applied twice."
+            ),
         )
     return f"api:{customer_id}:{operation}:{key}"
 
@@ -227,7 +231,13 @@ def redeem(args: dict[str, Any], customer_id: int) -> Any:
     key = _idempotency_key(customer_id, "redeem")
     order = db().get(Order, args["order_id"])
     if order is None or order.customer_id != customer_id:
-        raise NotFound(f"Customer {customer_id} has no order {args['order_id']}.")
+        raise NotFound(
+            _(
+                "Customer %(customer)s has no order %(order)s.",
+                customer=customer_id,
+                order=args["order_id"],
+            )
+        )
 
     def write() -> LedgerEntry:
         return loyalty_services.redeem(
@@ -264,7 +274,14 @@ def adjust(args: dict[str, Any], customer_id: int) -> Any:
     cap, threshold = bounds.adjustment_limits(current_app.config)
     if threshold < abs(args["points"]) <= cap and not args["confirm"]:
         raise ValidationFailed(
-            {"confirm": [f'Adjusting by more than {threshold:,} points needs "confirm": true.']}
+            {
+                "confirm": [
+                    _(
+                        'Adjusting by more than %(points)s points needs "confirm": true.',
+                        points=f"{threshold:,}",
+                    )
+                ]
+            }
         )
 
     def write() -> LedgerEntry:

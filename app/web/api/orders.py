@@ -4,6 +4,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 
 from app.accounts.models import Role
@@ -15,9 +16,16 @@ from app.orders.models import ORDER_STATUSES, Order
 from app.planning import promise
 from app.web.api.common import (
     Date,
+    Float,
     Id,
+    Length,
+    List,
+    Nested,
+    OneOf,
     PageArgs,
     Quantity,
+    Range,
+    String,
     Text,
     UtcDateTime,
     page_schema,
@@ -42,8 +50,8 @@ class ItemIn(ma.Schema):
 
 class AddressIn(ma.Schema):
     line = Text(required=True, min_length=1, max_length=255)
-    lat = ma.fields.Float(allow_none=True, validate=ma.validate.Range(-90, 90))
-    lon = ma.fields.Float(allow_none=True, validate=ma.validate.Range(-180, 180))
+    lat = Float(allow_none=True, validate=Range(-90, 90))
+    lon = Float(allow_none=True, validate=Range(-180, 180))
     instructions = Text(allow_none=True, max_length=255)
 
 
@@ -53,11 +61,9 @@ class OrderIn(ma.Schema):
     delivery_day = Date(required=True)
     window_start_at = UtcDateTime(required=True, metadata={"example": "2026-11-25T08:00:00+03:00"})
     window_end_at = UtcDateTime(required=True, metadata={"example": "2026-11-25T10:00:00+03:00"})
-    items = ma.fields.List(
-        ma.fields.Nested(ItemIn), required=True, validate=ma.validate.Length(min=1)
-    )
+    items = List(Nested(ItemIn), required=True, validate=Length(min=1))
     address_id = Id(metadata={"description": "A saved address of the customer"})
-    address = ma.fields.Nested(AddressIn, metadata={"description": "Or a new address"})
+    address = Nested(AddressIn, metadata={"description": "Or a new address"})
     external_ref = Text(min_length=1, max_length=64)
     notes = Text(max_length=500)
 
@@ -105,7 +111,7 @@ class OrderOut(ma.Schema):
 
 
 class OrderListArgs(PageArgs):
-    status = ma.fields.String(validate=ma.validate.OneOf(ORDER_STATUSES))
+    status = String(validate=OneOf(ORDER_STATUSES))
     delivery_day = Date()
     depot_id = Id(strict=False)
     customer_id = Id(strict=False)
@@ -175,8 +181,8 @@ def list_orders(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, OrderOut)
 def get_order(order_id: int) -> Order:
     """One order with its items and address."""
-    order = order_services.get_order(db(), order_id)
+    order = db().get(Order, order_id)
     own = _own_customer_id()
-    if own is not None and order.customer_id != own:
-        raise NotFound(f"There is no order {order_id}.")
+    if order is None or (own is not None and order.customer_id != own):
+        raise NotFound(_("There is no order %(id)s.", id=order_id))
     return order

@@ -7,6 +7,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response, abort, current_app
+from flask_babel import gettext as _
 from flask_limiter import RequestLimit
 from flask_smorest import Blueprint
 
@@ -68,7 +69,7 @@ def _too_many_attempts(limit: RequestLimit) -> Response:
     wait_s = retry_after_s(limit)
     return problem(
         429,
-        f"Too many sign-in attempts. Wait {wait_s} seconds, then try again.",
+        _("Too many sign-in attempts. Wait %(seconds)d seconds, then try again.", seconds=wait_s),
         headers={"Retry-After": str(wait_s)},
     )
 
@@ -88,7 +89,7 @@ def create_token(args: dict[str, Any]) -> dict[str, Any]:
     session = db()
     user = account_services.authenticate(session, email=args["email"], password=args["password"])
     if user is None:
-        abort(401, description="The e-mail or password is wrong.")
+        abort(401, description=_("The e-mail or password is wrong."))
     issued = account_services.issue_api_token(
         session,
         user=user,
@@ -116,7 +117,7 @@ def list_tokens(args: dict[str, Any]) -> dict[str, Any]:
     user = current_api_user()
     user_id = args.get("user_id", user.id)
     if user_id != user.id and user.role != Role.ADMIN:
-        abort(403, description="Only administrators may list another person's tokens.")
+        abort(403, description=_("Only administrators may list another person's tokens."))
     tokens = account_services.live_tokens(db(), user_id=user_id, now=utcnow())
     return {"items": [{**_token_fields(t), "current": t.id == user.api_token_id} for t in tokens]}
 
@@ -129,7 +130,7 @@ def revoke_token(token_id: int) -> None:
     user = current_api_user()
     api_token = db().get(ApiToken, token_id)
     if api_token is None or (api_token.user_id != user.id and user.role != Role.ADMIN):
-        raise NotFound(f"You have no token {token_id}.")
+        raise NotFound(_("You have no token %(id)s.", id=token_id))
     account_services.revoke_token(db(), token_id=token_id, now=utcnow())
     db().commit()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -13,7 +14,7 @@ from app.errors import NotFound, ValidationFailed
 from app.fleet.models import Depot
 from app.planning import promise
 from app.web import bounds
-from app.web.api.common import BoundedInteger, Id, Text, UtcDateTime
+from app.web.api.common import BoundedInteger, Float, Id, Range, Text, UtcDateTime
 from app.web.database import db
 
 PREFIX = "/delivery-windows"
@@ -32,23 +33,29 @@ class BasketItems(Text):
         text = super()._deserialize(value, attr, data, **kwargs)
         pairs = []
         for part in filter(None, (p.strip() for p in text.split(","))):
-            sku, _, quantity = part.partition(":")
+            sku, _colon, quantity = part.partition(":")
             if not sku or (quantity and not (quantity.isascii() and quantity.isdigit())):
                 raise ma.ValidationError(
-                    f"{part!r} is not SKU:quantity, e.g. KETTLE-1:2 (quantity defaults to 1)."
+                    _(
+                        "%(part)r is not SKU:quantity, e.g. KETTLE-1:2 (quantity defaults to 1).",
+                        part=part,
+                    )
                 )
             if len(sku) > 40 or not 1 <= int(quantity or 1) <= bounds.QUANTITY_MAX:
                 raise ma.ValidationError(
-                    f"{part[:60]!r}: a SKU has at most 40 characters and a quantity is "
-                    f"1 to {bounds.QUANTITY_MAX}."
+                    _(
+                        "%(part)r: a SKU has at most 40 characters and a quantity is 1 to %(max)d.",
+                        part=part[:60],
+                        max=bounds.QUANTITY_MAX,
+                    )
                 )
             pairs.append((sku, int(quantity or 1)))
         return pairs
 
 
 class WindowsArgs(ma.Schema):
-    lat = ma.fields.Float(required=True, validate=ma.validate.Range(-90, 90))
-    lon = ma.fields.Float(required=True, validate=ma.validate.Range(-180, 180))
+    lat = Float(required=True, validate=Range(-90, 90))
+    lon = Float(required=True, validate=Range(-180, 180))
     items = BasketItems(metadata={"description": "SKU:quantity,SKU:quantity (the basket)"})
     days = BoundedInteger(1, 14, strict=False, load_default=3)
     depot_id = Id(strict=False, metadata={"description": "Optional when there is one depot"})
@@ -90,11 +97,11 @@ def delivery_windows(args: dict[str, Any]) -> dict[str, Any]:
     if "depot_id" in args:
         depot = session.get(Depot, args["depot_id"])
         if depot is None:
-            raise NotFound(f"There is no depot {args['depot_id']}.")
+            raise NotFound(_("There is no depot %(id)s.", id=args["depot_id"]))
     else:
         depots = list(session.scalars(select(Depot).limit(2)))
         if len(depots) != 1:
-            raise ValidationFailed({"depot_id": ["Say which depot would deliver."]})
+            raise ValidationFailed({"depot_id": [_("Say which depot would deliver.")]})
         depot = depots[0]
     units = promise.load_units(session, args.get("items", []))
     found = promise.offers(

@@ -1,10 +1,26 @@
 // A plan on the dispatcher's board: solving progress, the routes on a map, moving a stop.
 // Page data comes from <script type="application/json" id="page-data">; every piece of order,
 // customer or courier data is rendered as text (textContent, DOM nodes), never as HTML.
+// Every word people see comes from data.words, in the page's language (no English here).
 "use strict";
 
 (function () {
   const data = JSON.parse(document.getElementById("page-data").textContent);
+  const words = data.words || {};
+
+  // One of the page's words with its %(name)s places filled (and %% as %), as plain text.
+  function say(key, values) {
+    const template = words[key] === undefined ? key : String(words[key]);
+    return template.replace(/%\((\w+)\)s|%%/g, (token, name) => {
+      if (!name) { return "%"; }
+      return values && values[name] !== undefined && values[name] !== null ? String(values[name]) : "";
+    });
+  }
+
+  // Text made safe for the one place that takes HTML (the map's credit line).
+  function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})[c]);
+  }
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -28,11 +44,12 @@
       if (s.status !== "solving") { window.location.reload(); return; }
       const pct = Math.min(99, Math.round(100 * s.elapsed_s / s.time_limit_s));
       document.getElementById("bar").style.width = pct + "%";
-      let text = Math.round(s.elapsed_s) + " s of " + Math.round(s.time_limit_s) + " s";
+      const parts = [say("elapsed", {elapsed: Math.round(s.elapsed_s), limit: Math.round(s.time_limit_s)})];
       if (s.search) {
-        text += " · " + s.search.improvements + " better plans found so far";
-        if (s.search.gain_percent > 0) { text += ", the best " + s.search.gain_percent + " % better than the first"; }
+        parts.push(say("improvements", {count: s.search.improvements}));
+        if (s.search.gain_percent > 0) { parts.push(say("gain", {percent: s.search.gain_percent})); }
       }
+      const text = parts.join(" · ");
       document.getElementById("progress-text").textContent = text;
       setTimeout(pollProgress, 1000);
     }).catch(() => setTimeout(pollProgress, 3000));
@@ -42,9 +59,9 @@
     const depot = [data.depot.lat, data.depot.lon];
     const map = L.map("map");
     if (data.tile_url) {
-      L.tileLayer(data.tile_url, {maxZoom: 19, attribution: "&copy; map data contributors"}).addTo(map);
+      L.tileLayer(data.tile_url, {maxZoom: 19, attribution: escapeHtml(say("map_credit"))}).addTo(map);
     }
-    L.marker(depot, {title: "Depot"}).addTo(map).bindPopup(popup([[[true, data.depot.name]]]));
+    L.marker(depot, {title: say("depot")}).addTo(map).bindPopup(popup([[[true, data.depot.name]]]));
     const bounds = L.latLngBounds([depot]);
     data.routes.forEach(r => {
       const line = [depot].concat(r.stops.map(s => [s.lat, s.lon])).concat([depot]);
@@ -58,7 +75,7 @@
           .bindPopup(popup([
             [[true, s.number], [false, " · " + r.courier]],
             [[false, s.address]],
-            [[false, "ETA " + s.eta + ", window " + s.window]],
+            [[false, say("stop_times", {eta: s.eta, window: s.window})]],
           ]));
       });
     });
@@ -67,7 +84,7 @@
       L.circleMarker([u.lat, u.lon], {radius: 6, color: "#555", fillOpacity: 0.2, className: "unassigned-marker"})
         .addTo(map)
         .bindPopup(popup([
-          [[true, u.number], [false, " not planned"]],
+          [[true, u.number], [false, " · " + say("not_planned")]],
           [[false, u.address]],
           [[false, u.message]],
         ]));
@@ -89,7 +106,7 @@
     const save = document.getElementById("move-save");
     const field = name => form.elements[name];
     let asked = 0;
-    function say(cls, title, lines) {
+    function show(cls, title, lines) {
       result.replaceChildren();
       const box = el("div", "alert py-1 px-2 mb-0 " + cls);
       box.appendChild(el("div", "", title));
@@ -108,19 +125,19 @@
       const ticket = ++asked;
       const query = new URLSearchParams({order_id: field("order_id").value, shift_id: field("shift_id").value, position: field("position").value});
       save.disabled = true;
-      say("alert-secondary", "Checking…", []);
+      show("alert-secondary", say("checking"), []);
       fetch(data.preview_url + "?" + query).then(r => r.json()).then(answer => {
         if (ticket !== asked) { return; }  // an older answer arriving late
-        if (answer.errors) { say("alert-warning", "This move cannot be made:", answer.errors); override.hidden = true; return; }
+        if (answer.errors) { show("alert-warning", say("cannot_move"), answer.errors); override.hidden = true; return; }
         if (answer.ok) {
-          say("alert-success", answer.summary + ": every window, load and shift still holds.", []);
+          show("alert-success", say("move_holds", {summary: answer.summary}), []);
           override.hidden = true;
         } else {
-          say("alert-danger", answer.summary + " would break:", answer.violations);
+          show("alert-danger", say("move_breaks", {summary: answer.summary}), answer.violations);
           override.hidden = false;
         }
         save.disabled = false;
-      }).catch(() => say("alert-warning", "Could not reach the checker; try again.", []));
+      }).catch(() => show("alert-warning", say("checker_unreachable"), []));
     }
     ["order_id", "shift_id", "position"].forEach(name => field(name).addEventListener("change", check));
     document.querySelectorAll(".move-pick").forEach(button => button.addEventListener("click", () => {

@@ -1,0 +1,63 @@
+"""Words for the codes people see (roles, statuses, kinds), in the page's language.
+
+Lazy strings: they are translated when a page renders them, in that page's language.
+Templates reach them through the filters registered in app.web.filters.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+# English words equal the codes where the pages always said the code (the header's role).
+ROLE_NAMES = {
+    "admin": _l("admin"),
+    "dispatcher": _l("dispatcher"),
+    "support": _l("support"),
+    "courier": _l("courier"),
+    "customer": _l("customer"),
+}
+
+ORDER_STATUS_NAMES = {
+    "new": _l("new"),
+    "planned": _l("planned"),
+    "out_for_delivery": _l("out for delivery"),
+    "delivered": _l("delivered"),
+    "failed": _l("failed"),
+    "held": _l("held"),
+    "cancelled": _l("cancelled"),
+}
+
+# What a courier reported at a stop, as the stop's result (the same words as the order's).
+VISIT_OUTCOME_NAMES = {
+    "arrived": _l("arrived"),
+    "delivered": _l("delivered"),
+    "failed": _l("failed"),
+}
+
+ENTRY_KIND_NAMES = {
+    "earn": _l("earned"),
+    "redeem": _l("paid with points"),
+    "bonus": _l("bonus"),
+    "reversal": _l("taken back (refund)"),
+    "return": _l("returned (refund)"),
+    "expiry": _l("expired"),
+    "adjustment": _l("adjustment"),
+    "settlement": _l("debt paid off"),
+}
+
+COORDINATE_SOURCE_NAMES = {
+    "given": _l("given"),
+    "geocoded": _l("found on the map"),
+}
+
+VEHICLE_TYPE_NAMES = {
+    "bike": _l("bike"),
+    "car": _l("car"),
+    "van": _l("van"),
+}
+
+
+def word(names: dict[str, object], code: object) -> str:
+    """The word for ``code`` in ``names``; an unknown code is shown as it is."""
+    key = str(code)
+    return str(names.get(key, key))
