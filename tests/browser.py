@@ -7,6 +7,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -49,12 +50,17 @@ def live_server(app: Flask) -> Iterator[str]:
         thread.join()
 
 
+# Noon in Moscow the day before the demo day: browser tests pin the clock here and let it
+# tick (the live server runs in the test's process, so it reads the same clock).
+DEMO_NOON = datetime(2026, 11, 24, 9, tzinfo=UTC)
+
+
 def demo_app(
     folder: Path, *, time_limit_s: float, change: Callable[[Session], None] | None = None
 ) -> Flask:
-    """The real app on a migrated SQLite file in ``folder`` with the demo day, solving in its
-    own thread. The demo is loaded for the real clock, which the live server reads too;
-    ``change`` may alter the data before the app starts."""
+    """The real app on a migrated SQLite file in ``folder`` with the demo day as loaded at
+    DEMO_NOON, solving in its own thread; ``change`` may alter the data before the app
+    starts."""
     from app import demo, migrate
     from app.db import make_engine, make_session_factory, session_scope
     from app.web import create_app
@@ -63,7 +69,7 @@ def demo_app(
     migrate.upgrade(url)
     engine = make_engine(url)
     with session_scope(make_session_factory(engine)) as session:
-        demo.load(session)
+        demo.load(session, now=DEMO_NOON)
         if change is not None:
             change(session)
     engine.dispose()

@@ -54,14 +54,15 @@ def reset_postgres_schema(engine: Engine) -> None:
 
 
 @pytest.fixture
-def clock() -> Iterator[Callable[[datetime], None]]:
+def clock() -> Iterator[Callable[..., None]]:
     """Pin the wall clock for the app under test: ``clock(moment)`` stops time at an aware
-    ``moment`` (it does not tick), so pages that ask for "now" see the test's day."""
+    ``moment``, so pages that ask for "now" see the test's day; ``clock(moment, tick=True)``
+    starts it there and lets it run (live servers, leases: work that needs time to pass)."""
     with time_machine.travel(datetime(2030, 1, 1, tzinfo=UTC), tick=False) as traveller:
 
-        def move_to(moment: datetime) -> None:
+        def move_to(moment: datetime, *, tick: bool = False) -> None:
             assert moment.tzinfo is not None, "pin the clock to an aware datetime"
-            traveller.move_to(moment)
+            traveller.move_to(moment, tick=tick)
 
         yield move_to
 
@@ -301,8 +302,10 @@ def pytest_configure(config: pytest.Config) -> None:
     start = datetime.fromisoformat(moment)
     if start.tzinfo is None:
         raise pytest.UsageError("--moved-clock needs an aware moment, e.g. ...T00:59:00+00:00")
-    offset = start.timestamp() - time.time()
-    os.environ["ROUNDTRIP_CLOCK_OFFSET_S"] = repr(offset)
+    # Processes the tests start move to the same moment, counted from here on the machine's
+    # monotonic clock (shared by every process), so none of them reads the real date.
+    os.environ["ROUNDTRIP_MOVED_CLOCK"] = start.isoformat()
+    os.environ["ROUNDTRIP_MOVED_AT_MONOTONIC"] = repr(time.monotonic())
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(MOVED_CLOCK_SITE), os.environ.get("PYTHONPATH", "")) if p
     )

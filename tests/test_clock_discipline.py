@@ -8,6 +8,7 @@ pin the clock with the ``clock`` fixture (time-machine) or pass ``now`` to the d
 from __future__ import annotations
 
 import ast
+from datetime import UTC
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
@@ -16,18 +17,13 @@ WALL_CLOCK_CALLS = {
     ("datetime", "utcnow"),
     ("datetime", "today"),
     ("date", "today"),
+    ("time", "time"),
 }
 WALL_CLOCK_FUNCTIONS = {"utcnow"}  # app.db.utcnow
 
 
-# A test that drives a real server process or browser may plan relative to the real clock
-# (server, browser and test all read it); it says so on the line with this comment.
-ALLOWED = "# real clock:"
-
-
 def wall_clock_reads(source: str) -> list[int]:
-    """Line numbers of calls that read the wall clock, except those marked ALLOWED."""
-    marked = {n for n, line in enumerate(source.splitlines(), start=1) if ALLOWED in line}
+    """Line numbers of calls that read the wall clock."""
     lines = []
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.Call):
@@ -39,24 +35,23 @@ def wall_clock_reads(source: str) -> list[int]:
             and (func.value.id, func.attr) in WALL_CLOCK_CALLS
         ) or (isinstance(func, ast.Name) and func.id in WALL_CLOCK_FUNCTIONS):
             lines.append(node.lineno)
-    return [n for n in lines if n not in marked]
+    return lines
 
 
 def test_the_scanner_finds_each_way_of_reading_the_clock():
     source = (
-        "datetime.now(UTC)\ndate.today()\nutcnow()\ndatetime.utcnow()\nnow = NOW\n"
-        "day = date.today()  # real clock: a live server's day\n"
+        "datetime.now(UTC)\ndate.today()\nutcnow()\ndatetime.utcnow()\ntime.time()\n"
+        "now = NOW\nstarted = time.monotonic()\n"
     )
 
-    assert wall_clock_reads(source) == [1, 2, 3, 4]
+    assert wall_clock_reads(source) == [1, 2, 3, 4, 5]
 
 
 def test_no_test_reads_the_wall_clock():
     found = {
         str(path.relative_to(TESTS.parent)): lines
         for path in sorted(TESTS.rglob("*.py"))
-        if path.name != Path(__file__).name
-        and (lines := wall_clock_reads(path.read_text(encoding="utf-8")))
+        if (lines := wall_clock_reads(path.read_text(encoding="utf-8")))
     }
 
     assert found == {}, (
@@ -64,18 +59,29 @@ def test_no_test_reads_the_wall_clock():
     )
 
 
-def test_a_process_a_test_starts_reads_the_same_clock_as_the_test():
+def test_a_process_a_test_starts_follows_the_moved_clock():
     """Under ``--moved-clock`` (make test-moved-clock) a server started by a test must live
-    on the moved date too, or it would plan another day than the test checks."""
+    on the moved date too, or it would plan another day than the test checks: it starts at
+    the moved moment plus the time elapsed since, on the monotonic clock."""
+    import os
     import subprocess
     import sys
-    from datetime import UTC, datetime
+    import time
+    from datetime import datetime, timedelta
 
+    from tests.conftest import MOVED_CLOCK_SITE
+
+    moved = datetime(2031, 6, 1, 12, tzinfo=UTC)
+    env = {
+        **os.environ,
+        "ROUNDTRIP_MOVED_CLOCK": moved.isoformat(),
+        "ROUNDTRIP_MOVED_AT_MONOTONIC": repr(time.monotonic()),
+        "PYTHONPATH": str(MOVED_CLOCK_SITE),
+    }
     script = "from datetime import UTC, datetime; print(datetime.now(UTC).isoformat())"
-    before = datetime.now(UTC)  # real clock: compared with a child process's clock
     printed = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
     ).stdout
-    after = datetime.now(UTC)  # real clock: see above
+    elapsed = timedelta(seconds=time.monotonic() - float(env["ROUNDTRIP_MOVED_AT_MONOTONIC"]))
 
-    assert before <= datetime.fromisoformat(printed.strip()) <= after
+    assert moved <= datetime.fromisoformat(printed.strip()) <= moved + elapsed

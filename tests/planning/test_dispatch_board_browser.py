@@ -8,14 +8,16 @@ from sqlalchemy import func, select
 from app import demo
 from app.db import make_engine, make_session_factory, session_scope
 from app.planning.models import Plan, PlanRoute, PlanUnassigned
-from tests.browser import ARGS, ARTEFACTS, chromium_or_skip, demo_app, live_server
+from tests.browser import ARGS, ARTEFACTS, DEMO_NOON, chromium_or_skip, demo_app, live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def board_app(tmp_path):  # type: ignore[no-untyped-def]
-    """The real app with the demo day, solving in its own thread."""
+def board_app(tmp_path, clock):  # type: ignore[no-untyped-def]
+    """The real app with the demo day, solving in its own thread, the clock running from noon
+    the day before."""
+    clock(DEMO_NOON, tick=True)
     return demo_app(tmp_path, time_limit_s=3)
 
 

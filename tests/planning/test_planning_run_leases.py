@@ -12,14 +12,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -141,14 +140,14 @@ def test_marking_failed_leaves_a_finished_run_as_it_is(session, day):
 
 
 @pytest.fixture
-def demo_day(committed_factory: sessionmaker[Session]) -> Iterator[tuple[int, date]]:
+def demo_day(committed_factory: sessionmaker[Session], clock) -> tuple[int, date]:  # type: ignore[no-untyped-def]
     """The demo city day (about 300 orders, 12 couriers), committed; the clock starts at
     22:00 Moscow time the evening before and ticks, since leases are about elapsed time."""
-    with time_machine.travel(DEMO_LOADED_AT + timedelta(hours=7), tick=True):
-        with session_scope(committed_factory) as s:
-            summary = demo.load(s, now=DEMO_LOADED_AT)
-            depot_id = s.scalar(select(Order.depot_id).limit(1))
-        yield depot_id, summary.delivery_day
+    clock(DEMO_LOADED_AT + timedelta(hours=7), tick=True)
+    with session_scope(committed_factory) as s:
+        summary = demo.load(s, now=DEMO_LOADED_AT)
+        depot_id = s.scalar(select(Order.depot_id).limit(1))
+    return depot_id, summary.delivery_day
 
 
 def solving_count(factory: sessionmaker[Session]) -> int:

@@ -23,7 +23,7 @@ from app.accounts import services as account_services
 from app.customers.models import Customer
 from app.db import make_engine, make_session_factory, session_scope
 from app.fleet.models import Courier, Depot
-from tests.browser import ARGS, ARTEFACTS, chromium_or_skip, demo_app, live_server
+from tests.browser import ARGS, ARTEFACTS, DEMO_NOON, chromium_or_skip, demo_app, live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -74,8 +74,10 @@ class World:
 
 
 @pytest.fixture
-def hostile_app(tmp_path):  # type: ignore[no-untyped-def]
-    """The real app with the demo data and a depot with a hostile name and address."""
+def hostile_app(tmp_path, clock):  # type: ignore[no-untyped-def]
+    """The real app with the demo data and a depot with a hostile name and address, the clock
+    running from noon the day before the demo day."""
+    clock(DEMO_NOON, tick=True)
 
     def hostile_depot(session) -> None:  # type: ignore[no-untyped-def]
         depot = session.scalars(select(Depot)).one()
@@ -101,8 +103,7 @@ def _load_hostile_day(app) -> World:  # type: ignore[no-untyped-def]
         return response.get_json()  # type: ignore[no-any-return]
 
     tz = ZoneInfo(demo.TIMEZONE)
-    # real clock: the live server and browser read it too; every window's cut-off is ahead
-    day = (datetime.now(tz) + timedelta(days=2)).date()  # real clock: see above
+    day = (DEMO_NOON.astimezone(tz) + timedelta(days=2)).date()  # every cut-off is ahead
     engine = make_engine(app.config["DATABASE_URL"])
     with session_scope(make_session_factory(engine)) as session:
         depot = session.scalars(select(Depot)).one()
