@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import migrate
 from app.db import make_engine
+from tests.processes import clock_at
 
 NO_POSTGRES = (
     "PostgreSQL tests skipped: no server configured. Run `make pg-up` once "
@@ -279,9 +279,6 @@ def world(session: Session) -> World:
     return World(depot, morning, evening, kettle, coffee, customer, address)
 
 
-MOVED_CLOCK_SITE = Path(__file__).resolve().parent / "moved_clock"
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--moved-clock",
@@ -302,13 +299,8 @@ def pytest_configure(config: pytest.Config) -> None:
     start = datetime.fromisoformat(moment)
     if start.tzinfo is None:
         raise pytest.UsageError("--moved-clock needs an aware moment, e.g. ...T00:59:00+00:00")
-    # Processes the tests start move to the same moment, counted from here on the machine's
-    # monotonic clock (shared by every process), so none of them reads the real date.
-    os.environ["ROUNDTRIP_MOVED_CLOCK"] = start.isoformat()
-    os.environ["ROUNDTRIP_MOVED_AT_MONOTONIC"] = repr(time.monotonic())
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(MOVED_CLOCK_SITE), os.environ.get("PYTHONPATH", "")) if p
-    )
+    # Processes the tests start move to the same moment (counted on the monotonic clock).
+    os.environ.update(clock_at(start))
     traveller = time_machine.travel(start, tick=True)
     traveller.start()
     config.add_cleanup(traveller.stop)

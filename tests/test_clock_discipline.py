@@ -69,15 +69,10 @@ def test_a_process_a_test_starts_follows_the_moved_clock():
     import time
     from datetime import datetime, timedelta
 
-    from tests.conftest import MOVED_CLOCK_SITE
+    from tests.processes import clock_at
 
     moved = datetime(2031, 6, 1, 12, tzinfo=UTC)
-    env = {
-        **os.environ,
-        "ROUNDTRIP_MOVED_CLOCK": moved.isoformat(),
-        "ROUNDTRIP_MOVED_AT_MONOTONIC": repr(time.monotonic()),
-        "PYTHONPATH": str(MOVED_CLOCK_SITE),
-    }
+    env = {**os.environ, **clock_at(moved)}
     script = "from datetime import UTC, datetime; print(datetime.now(UTC).isoformat())"
     printed = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60

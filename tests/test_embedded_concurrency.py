@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -18,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,14 @@ import pytest
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
-ROUNDTRIP = str(Path(sys.executable).with_name("roundtrip"))
+from tests.processes import ROUNDTRIP, clock_at, free_port
+
 CLIENTS = 20
 REQUESTS_PER_CLIENT = 10
-DAY = "2030-01-15"  # far ahead: every window is open and the day has no plan
+# The servers live on 10 January 2030 (clock_at): the day after next has every window open
+# and no plan.
+SERVER_CLOCK = datetime(2030, 1, 10, 9, tzinfo=UTC)
+DAY = "2030-01-12"
 KINDS = ("list_orders", "balance", "create_order", "adjust", "redeem")
 ADJUST_POINTS = 5
 HTTP_TIMEOUT_S = 60
@@ -111,12 +114,6 @@ def _json(raw: bytes) -> Any:
         return raw.decode(errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _cli(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
         [ROUNDTRIP, *args], env=env, capture_output=True, text=True, timeout=180, check=False
@@ -166,6 +163,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "ROUNDTRIP_SCHEDULER": "off",
         "ROUNDTRIP_GEOCODER": "none",
         "FLASK_DEBUG": "0",
+        **clock_at(SERVER_CLOCK),
     }
     _cli(env, "db", "upgrade")
     _cli(env, "demo", "--quiet")
@@ -180,7 +178,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         ).fetchone()
     conn.close()
 
-    port = _free_port()
+    port = free_port()
     log = home / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

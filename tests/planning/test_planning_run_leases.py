@@ -7,12 +7,9 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,25 +25,13 @@ from app.db import make_engine, session_scope
 from app.orders.models import Order
 from app.planning import jobs, services
 from app.planning.models import Plan, PlanStatus
-from routing.solver import SolveParameters
 from tests.conftest import Person, csrf_token, sign_in
 from tests.planning.conftest import DAY
+from tests.planning.helpers import QUICK
+from tests.processes import ROUNDTRIP, clock_at, free_port, wait_until
 
-QUICK = SolveParameters(time_limit_s=2, iteration_limit=300)
 T0 = datetime(2030, 1, 14, 18, tzinfo=UTC)  # 21:00 in Moscow, the evening before DAY
 DEMO_LOADED_AT = datetime(2026, 11, 24, 12, tzinfo=UTC)
-
-
-def wait_until(condition: Callable[[], object], *, timeout_s: float, what: str) -> object:
-    """Poll ``condition`` until it is truthy; fail naming ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.1)
 
 
 # Leases, with a pinned clock -------------------------------------------------------------
@@ -282,12 +267,6 @@ def test_two_dispatchers_pressing_plan_at_once_leave_no_run_stuck(
 # A real server, killed while it solves --------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     """`roundtrip run` on a loopback port, with its output in a file."""
 
@@ -321,9 +300,6 @@ class Server:
         self.output.close()
 
 
-ROUNDTRIP = str(Path(sys.executable).with_name("roundtrip"))
-
-
 @pytest.fixture
 def installation(tmp_path: Path) -> tuple[dict[str, str], str]:
     """A fresh SQLite installation: migrated, the demo day loaded, a dispatcher created."""
@@ -336,6 +312,7 @@ def installation(tmp_path: Path) -> tuple[dict[str, str], str]:
         "ROUNDTRIP_SCHEDULER": "off",
         "ROUNDTRIP_PLANNING_TIME_LIMIT_S": "300",  # still solving when it is killed
         "ROUNDTRIP_PLANNING_LEASE_S": "3",
+        **clock_at(DEMO_LOADED_AT),  # the demo is loaded for the day after
     }
     dispatcher = ["--email", "lead@example.org", "--name", "Lead", "--role", "dispatcher"]
     for command in (
