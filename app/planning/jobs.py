@@ -102,7 +102,6 @@ class LeaseKeeper:
         self.lease_s = lease_s
         self.every_s = renewal_interval_s(lease_s)
         self.give_up_at = time.monotonic() + give_up_after_s
-        self.renewals = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -150,7 +149,6 @@ class LeaseKeeper:
             if not held:
                 log.warning("plan %s: lease lost (the run is no longer solving)", self.plan_id)
                 return
-            self.renewals += 1
 
 
 def solve_started(
@@ -172,12 +170,10 @@ def solve_started(
     worker = worker_id()
     try:
         with session_scope(factory) as session:
-            services.claim_run(
+            limit = services.claim_run(
                 session, plan_id=plan_id, worker=worker, now=utcnow(), lease_s=lease_s
-            )
+            ).time_limit_s
         with session_scope(factory) as session:
-            limit = session.get_one(Plan, plan_id).time_limit_s
-            session.commit()
             with LeaseKeeper(
                 factory,
                 plan_id=plan_id,

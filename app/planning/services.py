@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.errors import Conflict, NotFound
-from app.fleet.models import Depot
 from app.orders.models import Order, OrderStatus
-from app.planning.days import ensure_day_not_over
+from app.planning.days import depot_zone, ensure_day_not_over
 from app.planning.models import Plan, PlanRoute, PlanStatus, PlanUnassigned, PlanVisit
 from app.planning.problem import (
     PLANNABLE,
@@ -84,7 +84,7 @@ def start_plan(
     expire_abandoned(session, now=now)
     running = running_plan(session, depot_id=depot_id, day=day)
     if running is not None:
-        raise RunInProgress(running, _depot_tz(session, depot_id))
+        raise RunInProgress(running, depot_zone(session, depot_id))
     if time_limit_s is None:
         orders = session.scalar(
             select(func.count())
@@ -115,8 +115,15 @@ def start_plan(
         heartbeat_at=now,
         lease_expires_at=now + timedelta(seconds=lease_s),
     )
-    session.add(plan)
-    session.flush()
+    try:
+        with session.begin_nested():  # the one-solving-run index may refuse it: keep the rest
+            session.add(plan)
+    except IntegrityError:
+        # Another run of the day was saved between our check and our insert.
+        running = running_plan(session, depot_id=depot_id, day=day)
+        if running is None:
+            raise
+        raise RunInProgress(running, depot_zone(session, depot_id)) from None
     return plan
 
 
@@ -131,34 +138,18 @@ def running_plan(session: Session, *, depot_id: int, day: date) -> Plan | None:
     )
 
 
-def _depot_tz(session: Session, depot_id: int) -> ZoneInfo:
-    return ZoneInfo(session.get_one(Depot, depot_id).timezone)
+def _lapsed(now: datetime) -> ColumnElement[bool]:
+    """A solving run whose lease ran out (every run gets one when it starts; migration 0006
+    failed the runs from before leases)."""
+    return and_(Plan.status == PlanStatus.SOLVING, Plan.lease_expires_at < now)
 
 
-def _lapsed(now: datetime, lease_s: float) -> ColumnElement[bool]:
-    """A solving run whose lease ran out (a run from before leases: its default lease)."""
-    return and_(
-        Plan.status == PlanStatus.SOLVING,
-        or_(
-            Plan.lease_expires_at < now,
-            and_(
-                Plan.lease_expires_at.is_(None),
-                Plan.created_at < now - timedelta(seconds=lease_s),
-            ),
-        ),
-    )
-
-
-def abandoned_runs(
-    session: Session, *, now: datetime, lease_s: float = DEFAULT_LEASE_S
-) -> list[int]:
+def abandoned_runs(session: Session, *, now: datetime) -> list[int]:
     """Ids of runs whose lease ran out: one read on the partial index of solving runs."""
-    return list(session.scalars(select(Plan.id).where(_lapsed(now, lease_s)).order_by(Plan.id)))
+    return list(session.scalars(select(Plan.id).where(_lapsed(now)).order_by(Plan.id)))
 
 
-def expire_abandoned(
-    session: Session, *, now: datetime, lease_s: float = DEFAULT_LEASE_S
-) -> list[int]:
+def expire_abandoned(session: Session, *, now: datetime) -> list[int]:
     """Mark failed every run whose worker stopped renewing its lease; returns their ids.
 
     The reason names the last sign of life in the depot's time. On PostgreSQL a run whose
@@ -166,14 +157,14 @@ def expire_abandoned(
     """
     stale = session.scalars(
         select(Plan)
-        .where(_lapsed(now, lease_s))
+        .where(_lapsed(now))
         .order_by(Plan.id)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     ).all()
     for plan in stale:
         went_away = plan.heartbeat_at or plan.created_at
-        at = went_away.astimezone(_depot_tz(session, plan.depot_id))
+        at = went_away.astimezone(depot_zone(session, plan.depot_id))
         plan.status = PlanStatus.FAILED
         plan.error = ABANDONED.format(at=f"{at:%H:%M}")
         plan.finished_at = now

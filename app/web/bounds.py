@@ -37,6 +37,12 @@ DATETIME_MAX = datetime(2101, 1, 1, tzinfo=UTC)
 ID_RULE = f"int(min={ID_MIN}, max={ID_MAX})"
 """A URL rule converter for ids: ``f"/orders/<{ID_RULE}:order_id>"`` answers 404 beyond them."""
 
+
+def is_id(text: str) -> bool:
+    """Whether text a person typed (a search box, a hidden field) is an id: digits, in range."""
+    return text.isascii() and text.isdigit() and ID_MIN <= int(text) <= ID_MAX
+
+
 _NUL_OR_LONE_SURROGATE = re.compile("[\x00\ud800-\udfff]")
 
 

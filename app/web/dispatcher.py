@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from app.db import utcnow
@@ -159,14 +159,6 @@ def start_plan() -> Response:
             lease_s=lease_s,
         )
         db().commit()
-    except IntegrityError:
-        # Another dispatcher's run of this day was saved between our check and our insert
-        # (PostgreSQL); the one-solving-run index refused ours.
-        db().rollback()
-        running = planning_services.running_plan(db(), depot_id=depot_id, day=day)
-        if running is None:
-            raise
-        return _refused(planning_services.RunInProgress(running, _depot_tz(depot_id)))
     except planning_services.RunInProgress as exc:
         db().rollback()
         return _refused(exc)
@@ -193,10 +185,6 @@ def _refused(exc: planning_services.RunInProgress) -> Response:
     """A second "Plan this day" while a run solves: say so and show the run under way."""
     flash(str(exc), "warning")
     return redirect(url_for("dispatcher.plan", plan_id=exc.plan_id))
-
-
-def _depot_tz(depot_id: int) -> ZoneInfo:
-    return ZoneInfo(db().get_one(Depot, depot_id).timezone)
 
 
 def _plan_or_404(plan_id: int) -> Plan:
@@ -381,7 +369,6 @@ def plan(plan_id: int) -> str:
         tile_url=current_app.config.get("MAP_TILE_URL", ""),
         publish_form=PublishForm(),
         move_form=move_form,
-        move_labels=_move_labels(),
         words=_plan_words(),
         ready=ready,
         # A failed run offers to plan the day again.
@@ -465,20 +452,13 @@ def save_move(plan_id: int) -> Response:
     return redirect(url_for("dispatcher.plan", plan_id=plan_id))
 
 
-def _move_labels() -> dict[str, str]:
-    """The move form's labels in the page's language (the form itself names them in English)."""
-    return {
-        "order_id": _("Stop"),
-        "shift_id": _("To the route of"),
-        "position": _("As stop number"),
-        "override_reason": _("Why save it anyway (recorded with the plan)"),
-    }
-
-
 def _form_errors(form: MoveStopForm) -> str:
-    labels = _move_labels()
     return " ".join(
-        _("%(field)s: %(problems)s", field=labels.get(f, f), problems=" ".join(str(p) for p in m))
+        _(
+            "%(field)s: %(problems)s",
+            field=str(form[f].label.text) if f in form else f,
+            problems=" ".join(str(p) for p in m),
+        )
         for f, m in form.errors.items()
     )
 

@@ -109,7 +109,7 @@ class IdText:
 
     def __call__(self, form: FlaskForm, field: HiddenField) -> None:
         raw = field.data or ""
-        if not (raw.isascii() and raw.isdigit() and bounds.ID_MIN <= int(raw) <= bounds.ID_MAX):
+        if not bounds.is_id(raw):
             raise ValidationError(_("%(value)s is not an id.", value=repr(raw[:20])))
 
 

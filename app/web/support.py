@@ -61,14 +61,10 @@ def index() -> str:
                 Customer.name.ilike(like),
                 Customer.email.ilike(like),
                 Customer.phone.ilike(like),
-                Customer.id == (int(q) if _is_id(q) else -1),
+                Customer.id == (int(q) if bounds.is_id(q) else -1),
             )
         )
     return render_template("support/index.html", q=q, rows=db().execute(query).all())
-
-
-def _is_id(text: str) -> bool:
-    return text.isascii() and text.isdigit() and bounds.ID_MIN <= int(text) <= bounds.ID_MAX
 
 
 @bp.get(f"/customers/<{bounds.ID_RULE}:customer_id>")

@@ -162,3 +162,14 @@ def test_reads_write_last_used_at_at_most_every_five_minutes(
         (T0, 0),
         (T0 + timedelta(minutes=5, seconds=1), 1),
     ]
+
+
+def test_a_user_id_beyond_any_id_is_a_problem_naming_it(client, api_token):
+    """Another person's tokens are asked for by id; 2^31 and more is no id (PostgreSQL would
+    overflow), so the answer is 422 naming the field, never a 500."""
+    headers = api_token("admin")
+
+    response = client.get("/api/v1/auth/tokens?user_id=99999999999", headers=headers)
+
+    assert response.status_code == 422
+    assert "user_id" in response.get_json()["errors"]

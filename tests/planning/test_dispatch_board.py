@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.orders.models import Order, OrderStatus
-from app.planning.models import Plan
+from app.planning.models import Plan, PlanChange
 from tests.conftest import csrf_token
 from tests.planning.conftest import DAY
 
@@ -163,3 +163,17 @@ def test_a_finished_search_leaves_no_progress_behind(board, session, day):
     plan_id = int(location.rstrip("/").split("/")[-1])
     assert plan_id not in jobs.LIVE
     assert board.get(location + "/status").get_json()["search"] is None
+
+
+def test_a_move_form_with_a_bad_stop_number_names_the_field_and_saves_nothing(board, session, day):
+    location = plan_the_day(board)
+    page = board.get(location).get_data(as_text=True)
+    (route,) = session.scalar(select(Plan)).routes
+    move = {"order_id": route.visits[0].order_id, "shift_id": route.shift_id, "position": "x"}
+
+    shown = board.post(
+        location + "/moves", data={**move, "csrf_token": csrf_token(page)}, follow_redirects=True
+    ).get_data(as_text=True)
+
+    assert "The move was not saved: As stop number:" in shown
+    assert not session.scalars(select(PlanChange)).all()

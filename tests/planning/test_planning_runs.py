@@ -19,8 +19,8 @@ from app.planning.problem import SERVICE_S_BASE, build_problem
 from routing import feasibility
 from routing.solver import SolveParameters
 from tests.planning.conftest import DAY
+from tests.planning.helpers import QUICK
 
-QUICK = SolveParameters(time_limit_s=2, iteration_limit=300)
 ITERATIONS = 3000  # enough for the demo day to plan 90 % of its orders; about 10 s
 # The evening before DAY: a run planned then has the whole day ahead of it, whatever the date.
 NOW = datetime(2030, 1, 14, 18, tzinfo=UTC)

@@ -15,8 +15,9 @@ from app.accounts import services as account_services
 from app.accounts.models import ApiToken, Role
 from app.db import utcnow
 from app.errors import NotFound
-from app.web.api.common import UtcDateTime
+from app.web.api.common import Id, UtcDateTime
 from app.web.auth import api_roles, current_api_user, retry_after_s, sign_in_throttled
+from app.web.bounds import ID_RULE
 from app.web.database import db
 from app.web.problems import problem
 
@@ -49,7 +50,7 @@ class TokenList(ma.Schema):
 
 
 class TokenListArgs(ma.Schema):
-    user_id = ma.fields.Integer(metadata={"description": "Admins only: another person's tokens"})
+    user_id = Id(strict=False, metadata={"description": "Admins only: another person's tokens"})
 
 
 class TokenResponse(TokenOut):
@@ -122,7 +123,7 @@ def list_tokens(args: dict[str, Any]) -> dict[str, Any]:
     return {"items": [{**_token_fields(t), "current": t.id == user.api_token_id} for t in tokens]}
 
 
-@blp.route("/tokens/<int(min=1, max=2147483647):token_id>", methods=["DELETE"])
+@blp.route(f"/tokens/<{ID_RULE}:token_id>", methods=["DELETE"])
 @api_roles(*Role)
 @blp.response(204)
 def revoke_token(token_id: int) -> None:
