@@ -8,7 +8,7 @@ PG_URL_FILE := instance/test_postgres_url
 TEST_POSTGRES_URL ?= $(shell cat $(PG_URL_FILE) 2>/dev/null)
 export TEST_POSTGRES_URL
 
-.PHONY: run test test-moved-clock lint install pg-up bench clean i18n translations
+.PHONY: run test test-moved-clock lint install pg-up bench clean i18n translations screenshots
 
 $(STAMP): pyproject.toml build-constraints.txt
 	$(PY) -m venv $(VENV)
@@ -27,9 +27,13 @@ translations: $(STAMP)
 # After changing user-visible words: extract them and merge the new ones into each catalogue
 # (then translate what is new; tests/web/test_i18n.py fails until every message has Russian).
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --no-location --sort-output -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/python scripts/extract_messages.py $(TRANSLATIONS)/messages.pot
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
 	$(MAKE) translations
+
+# Russian screenshots of every role's pages into docs/screenshots/ru (the language walk).
+screenshots: $(STAMP) translations
+	ROUNDTRIP_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -m browser tests/web/test_language_walk_browser.py -p no:cacheprovider
 
 run: $(STAMP) translations
 	$(BIN)/roundtrip db upgrade

@@ -1,15 +1,61 @@
-"""The ``roundtrip`` command: database, demo data, users (and Flask's own run/shell/routes)."""
+"""The ``roundtrip`` command: database, demo data, users (and Flask's own run/shell/routes).
+
+What it tells the operator is said in their language (app.cli_words: the installation's
+default, or the one their locale names); what programs read (a token, ids) stays as it is.
+"""
 
 from __future__ import annotations
 
+import os
+from typing import IO, TYPE_CHECKING, Any
+
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask.cli import FlaskGroup, ScriptInfo, pass_script_info, with_appcontext
 
 from app.accounts.roles import Role
+from app.messages import say, say_n
+
+if TYPE_CHECKING:
+    from app.cli_words import Voice
 
 # Heavier modules (SQLAlchemy, Alembic, the demo) are imported inside the commands that use
 # them, so `roundtrip solve` starts in a fraction of a second.
+
+
+def _voice() -> Voice:
+    """The operator's language, asked afresh each time (a test may change the locale)."""
+    from app.cli_words import voice
+
+    if has_app_context():
+        offered = tuple(current_app.config.get("LANGUAGES", ("en",)))
+    else:  # `roundtrip solve` builds no app: the installation's setting, read as Config does
+        from app.config import _languages
+
+        try:
+            offered = _languages(os.environ.get("ROUNDTRIP_LANGUAGES", "en"))
+        except ValueError:
+            offered = ("en",)
+    return voice(offered, os.environ)
+
+
+def _echo(text: str) -> None:
+    """Tell the operator ``text`` (a Message) in their language."""
+    click.echo(_voice()(text))
+
+
+class Refusal(click.ClickException):
+    """A command refused, said in the operator's language (click's own "Error:" is English).
+
+    Said when raised: click shows it after the command's app context (and its LANGUAGES)
+    is gone."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.said = _voice()(say("Error: %(reason)s", reason=reason))
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.said, file=file, err=file is None)
 
 
 def _create_app() -> Flask:
@@ -65,7 +111,8 @@ def db_upgrade(revision: str) -> None:
     from app import migrate
 
     migrate.upgrade(current_app.config["DATABASE_URL"], revision)
-    click.echo(f"Database is at {revision}: {_safe_url(current_app.config['DATABASE_URL'])}")
+    url = _safe_url(current_app.config["DATABASE_URL"])
+    _echo(say("Database is at %(revision)s: %(url)s", revision=revision, url=url))
 
 
 @db_group.command("check")
@@ -75,7 +122,7 @@ def db_check() -> None:
     from app import migrate
 
     migrate.check(current_app.config["DATABASE_URL"])
-    click.echo("Models and migrations agree.")
+    _echo(say("Models and migrations agree."))
 
 
 def _safe_url(url: str) -> str:
@@ -101,19 +148,32 @@ def demo(quiet: bool) -> None:
     with session_scope(_factory()) as session:
         summary = demo_data.load(session)
     if summary.created:
-        click.echo(
-            f"Demo loaded: {summary.orders} orders for {summary.delivery_day.isoformat()}, "
-            f"{summary.couriers} couriers with vehicles and shifts."
+        couriers = say_n(
+            "%(n)s courier with a vehicle and a shift",
+            "%(n)s couriers with vehicles and shifts",
+            summary.couriers,
+        )
+        _echo(
+            say_n(
+                "Demo loaded: %(n)s order for %(day)s, %(couriers)s.",
+                "Demo loaded: %(n)s orders for %(day)s, %(couriers)s.",
+                summary.orders,
+                day=summary.delivery_day,
+                couriers=couriers,
+            )
         )
     else:
-        click.echo("Demo data is already loaded; nothing was added.")
+        _echo(say("Demo data is already loaded; nothing was added."))
     if not quiet:
-        click.echo("Demo logins (role, e-mail, password):")
-        for login in demo_data.LOGINS:
+        _echo(say("Demo logins (role, e-mail, password):"))
+        for login in demo_data.LOGINS:  # what a person types: as it is
             click.echo(f"  {login.role:<11} {login.email:<28} {login.password}")
-        click.echo(
-            f"  (couriers 2-12: courier2..courier12@roundtrip.demo, {demo_data.COURIER_PASSWORD})"
+        couriers_2_to_12 = say(
+            "(couriers 2-12: %(emails)s, %(password)s)",
+            emails="courier2..courier12@roundtrip.demo",
+            password=demo_data.COURIER_PASSWORD,
         )
+        click.echo("  " + _voice()(couriers_2_to_12))
 
 
 @click.group("users")
@@ -138,9 +198,11 @@ def users_create(email: str, name: str, role: str, password: str) -> None:
             user = account_services.create_user(
                 session, email=email, name=name, role=role, password=password
             )
-            click.echo(f"Created {user.email} ({user.role}).")
+            _echo(say("Created %(email)s (%(role)s).", email=user.email, role=str(user.role)))
     except ValidationFailed as exc:
-        raise click.ClickException(str(exc)) from exc
+        # Each problem in words; the field is the option of the same name.
+        words = _voice()
+        raise Refusal(" ".join(words(m) for ms in exc.errors.values() for m in ms)) from exc
 
 
 @users_group.command("token")
@@ -161,7 +223,7 @@ def users_token(email: str, label: str) -> None:
     with session_scope(_factory()) as session:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
-            raise click.ClickException(f"There is no user {email}.")
+            raise Refusal(say("There is no user %(email)s.", email=email))
         issued = account_services.issue_api_token(
             session,
             user=user,
@@ -170,7 +232,7 @@ def users_token(email: str, label: str) -> None:
             lifetime=timedelta(days=config.get("API_TOKEN_DAYS", 30)),
             cap=config.get("API_TOKEN_CAP", 10),
         )
-        click.echo(issued.secret)
+        click.echo(issued.secret)  # for a program: as it is
 
 
 @click.command("wave")
@@ -193,9 +255,9 @@ def wave(kind: str, time_limit: float | None) -> None:
     else:
         touched = jobs.planning_wave(_factory(), time_limit_s=time_limit, final=kind == "final")
     if touched:
-        click.echo(f"Plans changed or made: {', '.join(str(i) for i in touched)}.")
+        _echo(say("Plans changed or made: %(plans)s.", plans=", ".join(str(i) for i in touched)))
     else:
-        click.echo("Nothing to do: every order is already in its day's plan.")
+        _echo(say("Nothing to do: every order is already in its day's plan."))
 
 
 def register(app: Flask) -> None:
@@ -238,7 +300,8 @@ def solve_instance(
     try:
         inst = instances.read(instance)
     except instances.InstanceError as exc:
-        raise click.ClickException(f"{exc}. Nothing was solved or written.") from exc
+        # The routing core stands alone (no catalogue): its reason is English.
+        raise Refusal(say("%(problem)s. Nothing was solved or written.", problem=str(exc))) from exc
     loaded = time.perf_counter()
     plan = solve(
         inst.problem,
@@ -251,20 +314,45 @@ def solve_instance(
         # Judge what was written, read back, on the file's own numbers.
         routes, _ = instances.read_solution(out)
     except OSError as exc:
-        raise click.ClickException(f"{out}: cannot be written ({exc.strerror})") from exc
+        reason = exc.strerror or str(exc)
+        raise Refusal(
+            say("%(path)s: cannot be written (%(reason)s)", path=out, reason=reason)
+        ) from exc
     verdict = inst.recheck(routes)
     problems = verdict.violations
-    click.echo(
-        f"{inst.name}: cost {verdict.distance:.2f}, {len(routes)} vehicles, engine {plan.engine}, "
-        f"solve {solved - loaded:.2f} s (+ {loaded - started:.2f} s reading), "
-        f"{'feasible' if verdict.feasible else f'{len(problems)} violations'}, "
-        f"{len(verdict.not_visited)} unassigned -> {out}"
+    words = _voice()
+    number = words.formats.decimal
+    judged = (
+        say("feasible")
+        if verdict.feasible
+        else say_n("%(n)s violation", "%(n)s violations", len(problems))
     )
+    click.echo(
+        words(
+            say(
+                "%(name)s: cost %(cost)s, %(vehicles)s, engine %(engine)s, solve %(solve)s s "
+                "(+ %(reading)s s reading), %(verdict)s, %(unassigned)s -> %(out)s",
+                name=inst.name,
+                cost=number(verdict.distance),
+                vehicles=say_n("%(n)s vehicle", "%(n)s vehicles", len(routes)),
+                engine=plan.engine,
+                solve=number(solved - loaded),
+                reading=number(loaded - started),
+                verdict=judged,
+                unassigned=say_n("%(n)s unassigned", "%(n)s unassigned", len(verdict.not_visited)),
+                out=out,
+            )
+        )
+    )
+    # The routing core's own reasons are English (it stands alone, without a catalogue).
     reasons = {left.stop + 1: left.message for left in plan.unassigned}
     for customer in verdict.not_visited:
-        reason = reasons.get(customer, "the solver did not say why")
-        click.echo(f"  unassigned customer {customer}: {reason}")
+        reason = reasons.get(customer) or say("the solver did not say why")
+        line = say(
+            "unassigned customer %(customer)s: %(reason)s", customer=str(customer), reason=reason
+        )
+        click.echo("  " + words(line))
     for violation in problems:
-        click.echo(f"  violation: {violation.message}")
+        click.echo("  " + words(say("violation: %(problem)s", problem=violation.message)))
     if problems or verdict.not_visited:
         raise SystemExit(1)

@@ -90,8 +90,11 @@ class Config:
         self.SAME_DAY_WAVE_MINUTES = int(env.get("ROUNDTRIP_SAME_DAY_WAVE_MINUTES", "20"))
         self.SCHEDULER_TIMEZONE = env.get("ROUNDTRIP_SCHEDULER_TIMEZONE", "Europe/Moscow")
         # Languages offered, the default first (pages follow the person's choice, else their
-        # browser's Accept-Language among these); "ru,en" once every page is translated.
-        self.LANGUAGES = _languages(env.get("ROUNDTRIP_LANGUAGES", "en"))
+        # browser's Accept-Language among these). Russian first: the first shops are in Moscow;
+        # a browser that asks for English still gets English.
+        self.LANGUAGES = _languages(env.get("ROUNDTRIP_LANGUAGES", "ru,en"))
+        # WTForms' own field messages in the page's language, from its shipped catalogues.
+        self.WTF_I18N_ENABLED = True
         # Sign-in throttling (page and API token endpoint): memory:// counts per process; with
         # several workers use a shared store, e.g. redis://localhost:6379.
         self.RATELIMIT_STORAGE_URI = env.get("ROUNDTRIP_RATELIMIT_STORAGE", "memory://")

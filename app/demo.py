@@ -21,6 +21,7 @@ from app.customers import services as customer_services
 from app.fleet import services as fleet_services
 from app.fleet.models import Depot
 from app.geocoding import NoGeocoder
+from app.messages import say_n
 from app.orders import services as order_services
 from app.orders.models import DeliveryWindowTemplate
 from app.orders.windows import windows_for_day
@@ -29,6 +30,7 @@ from loyalty import services as loyalty_services
 DEPOT_CODE = "MSK-1"
 TIMEZONE = "Europe/Moscow"
 SEED = 20261124
+WELCOME_POINTS = 150
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,8 +298,12 @@ def load(session: Session, *, now: datetime | None = None) -> DemoSummary:
     loyalty_services.credit_bonus(
         session,
         customer_id=demo_customer.id,
-        points=150,
-        reason="Welcome to Roundtrip: 150 points towards your next order",
+        points=WELCOME_POINTS,
+        reason=say_n(
+            "Welcome to Roundtrip: %(n)s point towards your next order",
+            "Welcome to Roundtrip: %(n)s points towards your next order",
+            WELCOME_POINTS,
+        ),
         source="demo",
         now=now,
         key="demo:welcome-bonus",

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Something the caller asked for cannot be done; the message says why in plain words."""
+    """Something the caller asked for cannot be done; the message says why in plain words.
+
+    The message is usually an ``app.messages.Message`` (English that the edge translates);
+    ``str(error)`` is the English.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class NotFound(DomainError):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 from app.errors import DomainError
+from app.messages import say
+
+log = logging.getLogger(__name__)
 
 
 class GeocodingFailed(DomainError):
@@ -21,9 +25,13 @@ class NoGeocoder:
     """The default: no external service is called unless the installation configures one."""
 
     def locate(self, line: str) -> tuple[float, float]:
+        # The setting is for whoever runs the installation, so it goes to the log, not a page.
+        log.info("address not geocoded: no geocoder (set ROUNDTRIP_GEOCODER=nominatim)")
         raise GeocodingFailed(
-            "No geocoder is configured, so give the address's lat and lon "
-            "(or set ROUNDTRIP_GEOCODER=nominatim)."
+            say(
+                "No geocoder is configured, so the address cannot be found on the map: "
+                "give its latitude and longitude."
+            )
         )
 
 
@@ -39,9 +47,21 @@ class GeopyGeocoder:
         try:
             location = self._geocoder.geocode(line, timeout=5)  # type: ignore[attr-defined]
         except GeopyError as exc:
-            raise GeocodingFailed(f"The geocoding service did not answer ({exc}).") from exc
+            log.warning("geocoding service failed for %r: %s", line, exc)
+            raise GeocodingFailed(
+                say(
+                    "The map service did not answer. Try again in a minute, "
+                    "or give the address's latitude and longitude."
+                )
+            ) from exc
         if location is None:
-            raise GeocodingFailed(f"The address {line!r} was not found; check it or give lat/lon.")
+            raise GeocodingFailed(
+                say(
+                    "The address '%(address)s' was not found on the map; "
+                    "check it or give its latitude and longitude.",
+                    address=line,
+                )
+            )
         return (float(location.latitude), float(location.longitude))
 
 

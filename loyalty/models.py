@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
+from app.messages import SaidText
 
 
 class EntryKind(StrEnum):
@@ -61,7 +62,7 @@ class LedgerEntry(Base):
     # Points a reversal should have taken back but could not (spent already): written off or
     # owed, as the shortfall policy says.
     shortfall_points: Mapped[int] = mapped_column(default=0)
-    reason: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(SaidText())
     source: Mapped[str | None] = mapped_column(String(80), index=True)  # "order:12", "return:3"
     idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
     request_fingerprint: Mapped[str] = mapped_column(String(64))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
 from app.errors import Conflict, ErrorCollector, NotFound, ValidationFailed
+from app.messages import Message, say, say_n
 from loyalty.models import EntryKind, LedgerAllocation, LedgerEntry, LoyaltyAccount
 from loyalty.policy import LoyaltyRules
 
@@ -35,7 +36,7 @@ def _fingerprint(operation: str, **fields: object) -> str:
 def lock_account(session: Session, customer_id: int) -> LoyaltyAccount:
     """The customer's account, created if needed, locked until the transaction ends."""
     if session.get(Customer, customer_id) is None:
-        raise NotFound(f"There is no customer {customer_id}.")
+        raise NotFound(say("There is no customer %(id)s.", id=str(customer_id)))
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
         insert(LoyaltyAccount)
@@ -79,7 +80,7 @@ def _replayed(session: Session, keys: Sequence[str], fingerprint: str) -> list[L
     if not found:
         return None
     if any(e.request_fingerprint != fingerprint for e in found):
-        raise Conflict("This idempotency key was already used for a different request.")
+        raise Conflict(say("This idempotency key was already used for a different request."))
     return found
 
 
@@ -181,8 +182,13 @@ def _expire_due(
             account,
             kind=EntryKind.EXPIRY,
             points=-unused,
-            reason=f"{unused} unused points from {grant.created_at:%d %b %Y} expired "
-            f"({grant.reason})",
+            reason=say_n(
+                "%(n)s unused point from %(day)s expired (%(reason)s)",
+                "%(n)s unused points from %(day)s expired (%(reason)s)",
+                unused,
+                day=grant.created_at.date(),
+                reason=grant.reason,
+            ),
             source=f"grant:{grant.id}",
             key=key,
             fingerprint=_fingerprint("expiry", grant=grant.id),
@@ -212,7 +218,11 @@ def _settle_debt(
         account,
         kind=EntryKind.SETTLEMENT,
         points=-paid,
-        reason=f"{paid} points settle what a refunded order had already earned and spent",
+        reason=say_n(
+            "%(n)s point settles what a refunded order had already earned and spent",
+            "%(n)s points settle what a refunded order had already earned and spent",
+            paid,
+        ),
         source=grant.source,
         key=f"{key}:settle",
         fingerprint=fingerprint,
@@ -300,7 +310,12 @@ def earn_for_delivery(
         account,
         kind=EntryKind.EARN,
         points=points,
-        reason=f"{points} points for order {order_ref}, delivered",
+        reason=say_n(
+            "%(n)s point for order %(order)s, delivered",
+            "%(n)s points for order %(order)s, delivered",
+            points,
+            order=order_ref,
+        ),
         source=source,
         key=key,
         fingerprint=fingerprint,
@@ -320,12 +335,13 @@ def credit_bonus(
     key: str,
     rules: LoyaltyRules = DEFAULT_RULES,
 ) -> LedgerEntry:
-    """An apology or goodwill bonus; the reason is shown to the customer as written."""
+    """An apology or goodwill bonus; the reason is shown to the customer as written (a
+    Message the system wrote, in the customer's language)."""
     errors = ErrorCollector()
     if points <= 0:
-        errors.add("points", "A bonus must be at least 1 point.")
+        errors.add("points", say("A bonus must be at least 1 point."))
     if not reason.strip():
-        errors.add("reason", "Say why the customer gets this bonus.")
+        errors.add("reason", say("Say why the customer gets this bonus."))
     errors.raise_if_any()
     account = lock_account(session, customer_id)
     fingerprint = _fingerprint("bonus", customer=customer_id, points=points, source=source)
@@ -336,7 +352,8 @@ def credit_bonus(
         account,
         kind=EntryKind.BONUS,
         points=points,
-        reason=reason.strip(),
+        # A reason the system wrote stays a Message (stripping it would make it plain text).
+        reason=reason if isinstance(reason, Message) else reason.strip(),
         source=source,
         key=key,
         fingerprint=fingerprint,
@@ -387,7 +404,7 @@ def redeem(
 
     ``user_id`` is the person who asked (the customer, or staff on their behalf)."""
     if points < 1:
-        raise ValidationFailed({"points": ["Redeem at least 1 point."]})
+        raise ValidationFailed({"points": [say("Redeem at least 1 point.")]})
     account = lock_account(session, customer_id)
     fingerprint = _fingerprint(
         "redeem", customer=customer_id, order=order_id, points=points, total=order_total_minor
@@ -404,18 +421,30 @@ def redeem(
     if points > cap:
         errors.add(
             "points",
-            f"At most {max(cap, 0)} points can pay for this order "
-            f"({rules.redeem_cap_percent} % of its value).",
+            say_n(
+                "At most %(n)s point can pay for this order (%(percent)s%% of its value).",
+                "At most %(n)s points can pay for this order (%(percent)s%% of its value).",
+                max(cap, 0),
+                percent=rules.redeem_cap_percent,
+            ),
         )
     if points > available:
-        errors.add("points", f"You have {available} points available.")
+        errors.add(
+            "points",
+            say_n("You have %(n)s point available.", "You have %(n)s points available.", available),
+        )
     errors.raise_if_any()
     entry = _write(
         session,
         account,
         kind=EntryKind.REDEEM,
         points=-points,
-        reason=f"{points} points paid for order {order_ref}",
+        reason=say_n(
+            "%(n)s point paid for order %(order)s",
+            "%(n)s points paid for order %(order)s",
+            points,
+            order=order_ref,
+        ),
         source=source,
         key=key,
         fingerprint=fingerprint,
@@ -445,7 +474,10 @@ def refund_order(
         raise ValidationFailed(
             {
                 "refunded_total_minor": [
-                    f"Must be more than 0 and at most the order's value ({order_total_minor})."
+                    say(
+                        "Must be more than 0 and at most the order's value (%(total)s).",
+                        total=order_total_minor,
+                    )
                 ]
             }
         )
@@ -473,7 +505,12 @@ def refund_order(
                 account,
                 kind=EntryKind.RETURN,
                 points=to_return,
-                reason=f"{to_return} points back: order {order_ref} was refunded",
+                reason=say_n(
+                    "%(n)s point back: order %(order)s was refunded",
+                    "%(n)s points back: order %(order)s was refunded",
+                    to_return,
+                    order=order_ref,
+                ),
                 source=source,
                 key=keys[0],
                 fingerprint=fingerprint,
@@ -491,12 +528,33 @@ def refund_order(
         available = sum(unused for _, unused in grants)
         take = min(to_reverse, available)
         shortfall = to_reverse - take
-        what = f"{to_reverse} points earned by order {order_ref} are taken back (refunded)"
+        what = say_n(
+            "%(n)s point earned by order %(order)s is taken back (refunded)",
+            "%(n)s points earned by order %(order)s are taken back (refunded)",
+            to_reverse,
+            order=order_ref,
+        )
         if shortfall and rules.shortfall_policy == "write_off":
-            what += f"; {shortfall} already spent are written off"
+            what = say(
+                "%(taken)s; %(rest)s",
+                taken=what,
+                rest=say_n(
+                    "%(n)s already spent is written off",
+                    "%(n)s already spent are written off",
+                    shortfall,
+                ),
+            )
             account.written_off_points += shortfall
         elif shortfall:
-            what += f"; {shortfall} already spent will come out of future points"
+            what = say(
+                "%(taken)s; %(rest)s",
+                taken=what,
+                rest=say_n(
+                    "%(n)s already spent will come out of future points",
+                    "%(n)s already spent will come out of future points",
+                    shortfall,
+                ),
+            )
             account.owed_points += shortfall
         reversal = _write(
             session,
@@ -533,11 +591,18 @@ def adjust(
     shown to the customer; never more than ``max_points`` either way when given."""
     errors = ErrorCollector()
     if points == 0:
-        errors.add("points", "An adjustment must add or remove at least 1 point.")
+        errors.add("points", say("An adjustment must add or remove at least 1 point."))
     elif max_points is not None and abs(points) > max_points:
-        errors.add("points", f"An adjustment adds or removes at most {max_points:,} points.")
+        errors.add(
+            "points",
+            say_n(
+                "An adjustment adds or removes at most %(n)s point.",
+                "An adjustment adds or removes at most %(n)s points.",
+                max_points,
+            ),
+        )
     if not reason.strip():
-        errors.add("reason", "Say why: the customer sees this reason in their history.")
+        errors.add("reason", say("Say why: the customer sees this reason in their history."))
     errors.raise_if_any()
     account = lock_account(session, customer_id)
     fingerprint = _fingerprint(
@@ -549,7 +614,17 @@ def adjust(
     grants = _grants(session, customer_id, open_at=now) if points < 0 else []
     available = sum(unused for _, unused in grants)
     if points < 0 and -points > available:
-        raise ValidationFailed({"points": [f"The customer has only {available} points."]})
+        raise ValidationFailed(
+            {
+                "points": [
+                    say_n(
+                        "The customer has only %(n)s point.",
+                        "The customer has only %(n)s points.",
+                        available,
+                    )
+                ]
+            }
+        )
     write = _grant if points > 0 else _write  # added points may pay off debt
     entry = write(
         session,

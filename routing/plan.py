@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -48,9 +49,17 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class Unassigned:
+    """A stop left out. ``message`` says why in English for routing's own users; ``params``
+    and ``vehicles`` hold the same facts, so a caller can say it in its own words (and
+    language): ``stop`` (the stop's id) always, plus ``late_min``, ``short_min``, ``need``
+    and ``largest`` (units), ``skills`` where the reason has them. ``vehicles`` are the
+    vehicles (indices) that came closest, when the reason comes from probing the plan."""
+
     stop: int
     reason: Reason
     message: str
+    params: Mapping[str, int | str] = field(default_factory=dict)
+    vehicles: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ def precheck(problem: Problem) -> dict[int, Unassigned]:
                 s,
                 Reason.NO_VEHICLE_WITH_SKILL,
                 f"No vehicle on shift has what stop {stop.id} needs ({need}).",
+                {"stop": stop.id, "skills": need},
             )
             continue
         demand = [
@@ -65,6 +66,7 @@ def precheck(problem: Problem) -> dict[int, Unassigned]:
                 Reason.CAPACITY,
                 f"Stop {stop.id} needs {max(demand)} units of space; the largest "
                 f"suitable vehicle carries {biggest}.",
+                {"stop": stop.id, "need": max(demand), "largest": biggest},
             )
             continue
         alone = [feasibility.time_route(problem, v, [s]) for v in roomy]
@@ -74,25 +76,29 @@ def precheck(problem: Problem) -> dict[int, Unassigned]:
         closest = min(alone, key=lambda t: (len(t.violations), sum(x.amount for x in t.violations)))
         amount = {x.kind: x.amount for x in closest.violations}
         if ViolationKind.LATE in amount:
+            late = minutes_up(amount[ViolationKind.LATE])
             out[s] = Unassigned(
                 s,
                 Reason.WINDOW_UNREACHABLE,
                 f"No vehicle can reach stop {stop.id} inside its window, even driving straight "
-                f"there (the earliest would be {minutes_up(amount[ViolationKind.LATE])} min late).",
+                f"there (the earliest would be {late} min late).",
+                {"stop": stop.id, "late_min": late},
             )
         elif ViolationKind.SHIFT_END in amount:
+            short = minutes_up(amount[ViolationKind.SHIFT_END])
             out[s] = Unassigned(
                 s,
                 Reason.SHIFT_TOO_SHORT,
                 f"Stop {stop.id} can be reached in its window, but no shift is long enough to "
-                f"get back to the depot (short by "
-                f"{minutes_up(amount[ViolationKind.SHIFT_END])} min).",
+                f"get back to the depot (short by {short} min).",
+                {"stop": stop.id, "short_min": short},
             )
         else:
             out[s] = Unassigned(
                 s,
                 Reason.BREAK_CONFLICT,
                 f"Serving stop {stop.id} leaves no time for the driver's break.",
+                {"stop": stop.id},
             )
     return out
 
@@ -146,6 +152,7 @@ def probe(problem: Problem, routes: Sequence[Route], stop: int) -> Unassigned:
             Reason.NOT_PLANNED_IN_TIME,
             f"Stop {target.id} fits into the plan but the search ended before "
             "placing it; plan again with more time.",
+            {"stop": target.id},
         )
     roomy = {v: k for v, k in outcome.items() if ViolationKind.CAPACITY not in k}
     if not roomy:
@@ -153,26 +160,35 @@ def probe(problem: Problem, routes: Sequence[Route], stop: int) -> Unassigned:
             stop,
             Reason.CAPACITY,
             f"Every vehicle that could take stop {target.id} is already full.",
+            {"stop": target.id},
         )
     names = ", ".join(problem.vehicles[v].id for v in sorted(roomy)[:3])
     more = "" if len(roomy) <= 3 else f" and {len(roomy) - 3} more"
     with_room = f"the vehicles with room for it ({names}{more})"
     kinds = frozenset().union(*roomy.values())
+    facts = {"stop": target.id}
+    closest = tuple(sorted(roomy))
     if ViolationKind.LATE in kinds:
         return Unassigned(
             stop,
             Reason.WINDOW_UNREACHABLE,
             f"No courier can reach stop {target.id} inside its window: "
             f"{with_room} would make it or another stop late.",
+            facts,
+            closest,
         )
     if ViolationKind.SHIFT_END in kinds:
         return Unassigned(
             stop,
             Reason.SHIFT_TOO_SHORT,
             f"Adding stop {target.id} would end a shift late for {with_room}.",
+            facts,
+            closest,
         )
     return Unassigned(
         stop,
         Reason.BREAK_CONFLICT,
         f"Adding stop {target.id} would push a driver's break out of its window for {with_room}.",
+        facts,
+        closest,
     )

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from app.accounts import services
 from app.accounts.models import User
+from app.cli_words import choose_language
+
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "ROUNDTRIP_LANGUAGES")
+
+
+@pytest.fixture(autouse=True)
+def _plain_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator's locale names no language (LANG=C), whatever the shell running the tests
+    says: the command speaks the installation's default (English unless a test says)."""
+    for variable in LOCALE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "C")
 
 
 def test_users_create_adds_a_person_who_can_sign_in(app, session):
@@ -208,6 +222,77 @@ def test_solve_verdict_comes_from_the_files_numbers_not_the_solvers_matrix(tmp_p
 
     assert result.exit_code == 1, result.output
     assert "feasible" not in result.output
-    assert "cost 199.00, 1 vehicles" in result.output
-    assert "1 violations, 0 unassigned" in result.output
+    assert "cost 199.00, 1 vehicle," in result.output
+    assert "1 violation, 0 unassigned" in result.output
     assert "violation: route 1: customer" in result.output
+
+
+# --- the operator's language -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "offered", "language"),
+    [
+        ({"LANG": "C"}, ("en", "ru"), "en"),
+        ({"LANG": "C"}, ("ru", "en"), "ru"),
+        ({"LANG": "ru_RU.UTF-8"}, ("en", "ru"), "ru"),
+        ({"LANGUAGE": "ru", "LANG": "C.UTF-8"}, ("en", "ru"), "ru"),
+        ({"LANGUAGE": "de:ru", "LANG": "en_GB.UTF-8"}, ("en", "ru"), "ru"),
+        ({"LC_ALL": "en_US.UTF-8", "LANG": "ru_RU.UTF-8"}, ("ru", "en"), "en"),
+        ({"LC_ALL": "C", "LANG": "ru_RU.UTF-8"}, ("en", "ru"), "en"),  # LC_ALL decides
+        ({"LANG": "de_DE.UTF-8"}, ("ru", "en"), "ru"),
+        ({"LANGUAGE": "ru"}, ("en",), "en"),  # not offered here
+        ({}, ("ru", "en"), "ru"),
+    ],
+)
+def test_the_command_speaks_the_operators_locale_if_offered(environ, offered, language):
+    assert choose_language(offered, environ) == language
+
+
+def _create_user(app, password: str, env: dict[str, str]):  # type: ignore[no-untyped-def]
+    args = ["users", "create", "--email", "olga@example.org", "--name", "Olga"]
+    args += ["--role", "support", "--password", password]
+    return app.test_cli_runner().invoke(args=args, env=env)
+
+
+def test_with_language_ru_the_command_speaks_russian(app, session):
+    app.config["LANGUAGES"] = ("en", "ru")  # an English installation that offers Russian
+
+    created = _create_user(app, "long-enough-1", {"LANGUAGE": "ru"})
+    refused = _create_user(app, "short", {"LANGUAGE": "ru"})
+
+    assert created.exit_code == 0, created.output
+    assert created.output == "Создан пользователь olga@example.org (support).\n"
+    assert refused.exit_code == 1
+    assert refused.output.startswith("Ошибка: ")
+    assert "Error" not in refused.output
+
+
+def test_a_russian_installation_speaks_russian_unless_the_locale_says_english(app, session):
+    app.config["LANGUAGES"] = ("ru", "en")
+
+    russian = app.test_cli_runner().invoke(args=["users", "token", "nobody@example.org"])
+    english = app.test_cli_runner().invoke(
+        args=["users", "token", "nobody@example.org"], env={"LANG": "en_GB.UTF-8"}
+    )
+
+    assert russian.output == "Ошибка: Пользователя nobody@example.org нет.\n"
+    assert english.output == "Error: There is no user nobody@example.org.\n"
+
+
+def test_solve_speaks_russian_with_the_locales_numbers(tmp_path):
+    from click.testing import CliRunner
+
+    from app.cli import main
+    from tests.routing.solomon import small_rows, solomon_text
+
+    instance = tmp_path / "dec.txt"
+    instance.write_text(solomon_text(small_rows()))
+    out = tmp_path / "dec.sol"
+    args = ["solve", str(instance), "--time-limit", "0.5", "--out", str(out)]
+
+    result = CliRunner().invoke(main, args, env={"ROUNDTRIP_LANGUAGES": "en,ru", "LANGUAGE": "ru"})
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^\S+: стоимость \d+,\d\d, \d+ машин", result.output)
+    assert "допустимо, 0 клиентов без маршрута" in result.output

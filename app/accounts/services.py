@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.accounts.models import ApiToken, LoginSession, Role, User
 from app.errors import ErrorCollector
+from app.messages import say, say_n
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
@@ -39,15 +40,29 @@ def create_user(session: Session, *, email: str, name: str, role: str, password:
     errors = ErrorCollector()
     email = normalise_email(email)
     if not EMAIL_RE.match(email):
-        errors.add("email", "Enter an e-mail address like name@example.com.")
+        errors.add("email", say("Enter an e-mail address like name@example.com."))
     elif session.scalar(select(User.id).where(User.email == email)) is not None:
-        errors.add("email", "A user with this e-mail address already exists.")
+        errors.add("email", say("A user with this e-mail address already exists."))
     if not name.strip():
-        errors.add("name", "Enter the person's name.")
+        errors.add("name", say("Enter the person's name."))
     if role not in {r.value for r in Role}:
-        errors.add("role", f"Unknown role {role!r}; choose one of {', '.join(r for r in Role)}.")
+        errors.add(
+            "role",
+            say(
+                "Unknown role '%(role)s'; choose one of %(roles)s.",
+                role=role,
+                roles=", ".join(r for r in Role),
+            ),
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
-        errors.add("password", f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+        errors.add(
+            "password",
+            say_n(
+                "Use at least %(n)s character.",
+                "Use at least %(n)s characters.",
+                MIN_PASSWORD_LENGTH,
+            ),
+        )
     errors.raise_if_any()
     user = User(
         email=email,

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from app.customers.models import Address, CoordinateSource, Customer
 from app.errors import ErrorCollector
 from app.geocoding import Geocoder, GeocodingFailed
+from app.messages import say
 
 
 def create_customer(
@@ -15,10 +16,10 @@ def create_customer(
 ) -> Customer:
     errors = ErrorCollector()
     if not name.strip():
-        errors.add("name", "Enter the customer's name.")
+        errors.add("name", say("Enter the customer's name."))
     email = email.strip().lower() if email else None
     if email and session.scalar(select(Customer.id).where(Customer.email == email)) is not None:
-        errors.add("email", "A customer with this e-mail address already exists.")
+        errors.add("email", say("A customer with this e-mail address already exists."))
     errors.raise_if_any()
     customer = Customer(name=name.strip(), email=email, phone=phone)
     session.add(customer)
@@ -35,11 +36,17 @@ def check_coordinates(
     errors: ErrorCollector, field: str, lat: float | None, lon: float | None
 ) -> None:
     if (lat is None) != (lon is None):
-        errors.add(field, "Give both lat and lon, or neither to have the address geocoded.")
+        errors.add(
+            field,
+            say(
+                "Give both the latitude and the longitude, "
+                "or neither to have the address found on the map."
+            ),
+        )
     if lat is not None and not -90 <= lat <= 90:
-        errors.add(f"{field}.lat", "Latitude must be between -90 and 90.")
+        errors.add(f"{field}.lat", say("Latitude must be between -90 and 90."))
     if lon is not None and not -180 <= lon <= 180:
-        errors.add(f"{field}.lon", "Longitude must be between -180 and 180.")
+        errors.add(f"{field}.lon", say("Longitude must be between -180 and 180."))
 
 
 def resolve_coordinates(
@@ -54,7 +61,7 @@ def resolve_coordinates(
     """Coordinates given by the caller win; otherwise the configured geocoder is asked."""
     check_coordinates(errors, field, lat, lon)
     if not line.strip():
-        errors.add(f"{field}.line", "Enter the street address.")
+        errors.add(f"{field}.line", say("Enter the street address."))
     if any(key.startswith(field) for key in errors.errors):
         return None
     if lat is not None and lon is not None:
@@ -62,7 +69,7 @@ def resolve_coordinates(
     try:
         found_lat, found_lon = geocoder.locate(line)
     except GeocodingFailed as exc:
-        errors.add(field, str(exc))
+        errors.add(field, exc.message)
         return None
     return (found_lat, found_lon, CoordinateSource.GEOCODED)
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import ErrorCollector
 from app.fleet.models import VEHICLE_TYPES, Courier, Depot, Shift, Vehicle
+from app.messages import Message, say
 
 
 def create_depot(
@@ -19,9 +20,12 @@ def create_depot(
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        errors.add("timezone", f"Unknown time zone {timezone!r}; use a name like Europe/Moscow.")
+        errors.add(
+            "timezone",
+            say("Unknown time zone '%(zone)s'; use a name like Europe/Moscow.", zone=timezone),
+        )
     if session.scalar(select(Depot.id).where(Depot.code == code)) is not None:
-        errors.add("code", f"A depot with code {code!r} already exists.")
+        errors.add("code", say("A depot with code '%(code)s' already exists.", code=code))
     errors.raise_if_any()
     depot = Depot(code=code, name=name, address=address, lat=lat, lon=lon, timezone=timezone)
     session.add(depot)
@@ -30,30 +34,47 @@ def create_depot(
 
 
 def _require(
-    session: Session, errors: ErrorCollector, model: type, key: int | None, field: str, label: str
+    session: Session,
+    errors: ErrorCollector,
+    model: type,
+    key: int | None,
+    field: str,
+    missing: Message,
 ) -> object | None:
     if key is None:
         return None
     found = session.get(model, key)
     if found is None:
-        errors.add(field, f"There is no {label} {key}.")
+        errors.add(field, missing)
     return found
+
+
+def _no_depot(depot_id: int) -> Message:
+    return say("There is no depot %(id)s.", id=str(depot_id))
 
 
 def create_vehicle(
     session: Session, *, depot_id: int, registration: str, type: str, capacity_units: int
 ) -> Vehicle:
     errors = ErrorCollector()
-    _require(session, errors, Depot, depot_id, "depot_id", "depot")
+    _require(session, errors, Depot, depot_id, "depot_id", _no_depot(depot_id))
     if type not in VEHICLE_TYPES:
         errors.add(
-            "type", f"Unknown vehicle type {type!r}; choose one of {', '.join(VEHICLE_TYPES)}."
+            "type",
+            say(
+                "Unknown vehicle type '%(type)s'; choose one of %(types)s.",
+                type=type,
+                types=", ".join(VEHICLE_TYPES),
+            ),
         )
     if capacity_units < 1:
-        errors.add("capacity_units", "Capacity must be at least 1 unit.")
+        errors.add("capacity_units", say("Capacity must be at least 1 unit."))
     registration = registration.strip().upper()
     if session.scalar(select(Vehicle.id).where(Vehicle.registration == registration)):
-        errors.add("registration", f"Vehicle {registration} is already registered.")
+        errors.add(
+            "registration",
+            say("Vehicle %(registration)s is already registered.", registration=registration),
+        )
     errors.raise_if_any()
     vehicle = Vehicle(
         depot_id=depot_id, registration=registration, type=type, capacity_units=capacity_units
@@ -73,11 +94,11 @@ def create_courier(
     user_id: int | None = None,
 ) -> Courier:
     errors = ErrorCollector()
-    _require(session, errors, Depot, depot_id, "depot_id", "depot")
+    _require(session, errors, Depot, depot_id, "depot_id", _no_depot(depot_id))
     if not name.strip():
-        errors.add("name", "Enter the courier's name.")
+        errors.add("name", say("Enter the courier's name."))
     if not phone.strip():
-        errors.add("phone", "Enter a phone number customers and dispatchers can call.")
+        errors.add("phone", say("Enter a phone number customers and dispatchers can call."))
     errors.raise_if_any()
     courier = Courier(
         depot_id=depot_id,
@@ -101,17 +122,35 @@ def create_shift(
     depot_id: int | None = None,
 ) -> Shift:
     errors = ErrorCollector()
-    courier = _require(session, errors, Courier, courier_id, "courier_id", "courier")
-    vehicle = _require(session, errors, Vehicle, vehicle_id, "vehicle_id", "vehicle")
+    courier = _require(
+        session,
+        errors,
+        Courier,
+        courier_id,
+        "courier_id",
+        say("There is no courier %(id)s.", id=str(courier_id)),
+    )
+    vehicle = _require(
+        session,
+        errors,
+        Vehicle,
+        vehicle_id,
+        "vehicle_id",
+        say("There is no vehicle %(id)s.", id=str(vehicle_id)),
+    )
     for field, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         if value.tzinfo is None:
-            errors.add(field, "Include the time zone offset, e.g. 2026-11-25T08:00:00+03:00.")
+            errors.add(field, say("Include the time zone offset, e.g. 2026-11-25T08:00:00+03:00."))
     if "starts_at" not in errors and "ends_at" not in errors and ends_at <= starts_at:
-        errors.add("ends_at", "A shift must end after it starts.")
+        errors.add("ends_at", say("A shift must end after it starts."))
     if isinstance(vehicle, Vehicle) and not vehicle.in_service:
         errors.add(
             "vehicle_id",
-            f"Vehicle {vehicle.registration} is out of service: {vehicle.out_of_service_reason}.",
+            say(
+                "Vehicle %(registration)s is out of service: %(reason)s.",
+                registration=vehicle.registration,
+                reason=vehicle.out_of_service_reason or "",
+            ),
         )
     if isinstance(courier, Courier) and not errors.errors:
         overlap = session.scalar(
@@ -124,7 +163,9 @@ def create_shift(
             )
         )
         if overlap is not None:
-            errors.add("starts_at", f"{courier.name} already has a shift at that time.")
+            errors.add(
+                "starts_at", say("%(name)s already has a shift at that time.", name=courier.name)
+            )
     errors.raise_if_any()
     assert isinstance(courier, Courier)
     shift = Shift(

@@ -21,21 +21,74 @@ from app.customers.models import Customer
 from app.errors import Conflict, ValidationFailed
 from app.fleet.models import Depot
 from app.geocoding import Geocoder
+from app.messages import Message, say, say_n
 from app.orders import services as order_services
 
 REQUIRED = ("customer_name", "address", "delivery_day", "window", "items")
 MAX_ROWS = 5000
 
+# What the report calls each column (and the depot, chosen on the page): a person's words
+# in their language, in the file's order.
+LABELS: dict[str, Message] = {
+    "external_ref": say("Shop's order number"),
+    "customer_name": say("Customer's name"),
+    "customer_phone": say("Customer's phone"),
+    "customer_email": say("Customer's e-mail"),
+    "address": say("Address"),
+    "lat": say("Latitude"),
+    "lon": say("Longitude"),
+    "delivery_day": say("Delivery day"),
+    "window": say("Delivery window"),
+    "items": say("Items"),
+    "depot": say("Depot"),
+    "row": say("The whole row"),
+}
+
+# The order rules name fields of the API (``items.0.sku``, ``window_start_at``); a row's
+# problems are filed under the column the dispatcher has to fix instead.
+_COLUMN_OF_FIELD = {
+    "window_start_at": "window",
+    "window_end_at": "window",
+    "address.lat": "lat",
+    "address.lon": "lon",
+    "address_id": "address",
+    "customer_id": "customer_name",
+    "name": "customer_name",
+    "email": "customer_email",
+    "phone": "customer_phone",
+    "depot_id": "depot",
+}
+
+
+def column_of(field_path: str) -> str:
+    """The CSV column (a key of LABELS) a problem with the order's ``field_path`` is about."""
+    if field_path in _COLUMN_OF_FIELD:
+        return _COLUMN_OF_FIELD[field_path]
+    head = field_path.split(".", 1)[0]
+    if head in LABELS:
+        return head
+    return _COLUMN_OF_FIELD.get(head, "row")
+
 
 @dataclass
 class RowResult:
     line: int  # as a spreadsheet shows it: the header is line 1
-    errors: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)  # by column (LABELS' keys)
     order_number: str | None = None
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def problems(self) -> list[tuple[Message, list[str]]]:
+        """Each column's label and its problems, in the file's column order."""
+        return [(label, self.errors[c]) for c, label in LABELS.items() if c in self.errors]
+
+    def add(self, errors: dict[str, list[str]]) -> None:
+        """File the order rules' problems under their columns."""
+        for field_path, messages in errors.items():
+            self.errors.setdefault(column_of(field_path), []).extend(messages)
 
 
 @dataclass
@@ -52,13 +105,15 @@ def _parse_row(raw: dict[str, str], depot: Depot) -> tuple[dict[str, object], di
     errors: dict[str, list[str]] = {}
     for name in REQUIRED:
         if not (raw.get(name) or "").strip():
-            errors.setdefault(name, []).append("This column is empty.")
+            errors.setdefault(name, []).append(say("This column is empty."))
     parsed: dict[str, object] = {}
     try:
         day = date.fromisoformat((raw.get("delivery_day") or "").strip())
         parsed["delivery_day"] = day
     except ValueError:
-        errors.setdefault("delivery_day", []).append("Write the day as YYYY-MM-DD.")
+        errors.setdefault("delivery_day", []).append(
+            say("Write the day as YYYY-MM-DD, e.g. 2026-11-25.")
+        )
         day = None
     try:
         start_s, end_s = (raw.get("window") or "").replace("–", "-").split("-")
@@ -69,12 +124,16 @@ def _parse_row(raw: dict[str, str], depot: Depot) -> tuple[dict[str, object], di
             )
             parsed["window_end_at"] = datetime.combine(day, time.fromisoformat(end_s.strip()), tz)
     except ValueError:
-        errors.setdefault("window", []).append("Write the window as HH:MM-HH:MM, e.g. 18:00-20:00.")
+        errors.setdefault("window", []).append(
+            say("Write the window as HH:MM-HH:MM, e.g. 18:00-20:00.")
+        )
     items = []
     for part in filter(None, (p.strip() for p in (raw.get("items") or "").split(";"))):
         sku, _, qty = part.partition(":")
         if not qty.strip().isdigit():
-            errors.setdefault("items", []).append(f"{part!r}: write items as SKU:quantity.")
+            errors.setdefault("items", []).append(
+                say("'%(part)s': write items as SKU:quantity, e.g. KET-200:1.", part=part)
+            )
             continue
         items.append(order_services.ItemRequest(sku=sku.strip(), quantity=int(qty)))
     parsed["items"] = items
@@ -84,7 +143,9 @@ def _parse_row(raw: dict[str, str], depot: Depot) -> tuple[dict[str, object], di
         try:
             coords.append(float(value) if value else None)
         except ValueError:
-            errors.setdefault(name, []).append(f"{value!r} is not a number.")
+            errors.setdefault(name, []).append(
+                say("'%(value)s' is not a number; write it like 55.75.", value=value)
+            )
             coords.append(None)
     parsed["address"] = order_services.AddressRequest(
         line=(raw.get("address") or "").strip(), lat=coords[0], lon=coords[1]
@@ -148,24 +209,39 @@ def import_orders(
         raise ValidationFailed(
             {
                 "file": [
-                    f"Missing columns: {', '.join(missing)}. The first line must name the columns."
+                    say_n(
+                        "Missing column: %(columns)s. The first line must name the columns.",
+                        "Missing columns: %(columns)s. The first line must name the columns.",
+                        len(missing),
+                        columns=", ".join(missing),
+                    )
                 ]
             }
         )
     rows = list(reader)
     if len(rows) > MAX_ROWS:
-        raise ValidationFailed({"file": [f"At most {MAX_ROWS} rows per file; split it."]})
+        raise ValidationFailed(
+            {
+                "file": [
+                    say_n(
+                        "At most %(n)s row per file; split it.",
+                        "At most %(n)s rows per file; split it.",
+                        MAX_ROWS,
+                    )
+                ]
+            }
+        )
     results: list[RowResult] = []
     parsed_rows = []
     seen_refs: dict[str, int] = {}
     for n, raw in enumerate(rows, start=2):
         result = RowResult(line=n)
         parsed, errors = _parse_row(raw, depot)
-        result.errors.update(errors)
+        result.add(errors)
         ref = (raw.get("external_ref") or "").strip()
         if ref and ref in seen_refs:
             result.errors.setdefault("external_ref", []).append(
-                f"Also on line {seen_refs[ref]} of this file."
+                say("Also on line %(line)s of this file.", line=str(seen_refs[ref]))
             )
         elif ref:
             seen_refs[ref] = n
@@ -174,9 +250,9 @@ def import_orders(
             try:
                 _apply_row(session, raw, parsed, depot, now, geocoder)
             except ValidationFailed as exc:
-                result.errors.update(exc.errors)
+                result.add(exc.errors)
             except Conflict as exc:
-                result.errors.setdefault("external_ref", []).append(str(exc))
+                result.errors.setdefault("external_ref", []).append(exc.message)
             finally:
                 savepoint.rollback()
         results.append(result)

@@ -17,6 +17,7 @@ from app.customers.models import Address, Customer
 from app.errors import Conflict, ErrorCollector, NotFound
 from app.fleet.models import Depot
 from app.geocoding import Geocoder
+from app.messages import say
 from app.orders.models import Order, OrderItem, OrderStatus
 from app.orders.windows import DayWindow, local_midnight, windows_for_day
 from loyalty.policy import LoyaltyRules
@@ -43,20 +44,19 @@ def new_order_number() -> str:
     return "RT-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(8))
 
 
-def _fmt_local(moment: datetime, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%H:%M on %d %b %Y")
-
-
 def _pick_depot(session: Session, errors: ErrorCollector, depot_id: int | None) -> Depot | None:
     if depot_id is not None:
         depot = session.get(Depot, depot_id)
         if depot is None:
-            errors.add("depot_id", f"There is no depot {depot_id}.")
+            errors.add("depot_id", say("There is no depot %(id)s.", id=str(depot_id)))
         return depot
     depots = list(session.scalars(select(Depot).limit(2)))
     if len(depots) == 1:
         return depots[0]
-    errors.add("depot_id", "Say which depot delivers this order." if depots else "No depot exists.")
+    errors.add(
+        "depot_id",
+        say("Say which depot delivers this order.") if depots else say("There is no depot yet."),
+    )
     return None
 
 
@@ -72,34 +72,44 @@ def _check_window(
 ) -> DayWindow | None:
     for field, value in (("window_start_at", start_at), ("window_end_at", end_at)):
         if value.tzinfo is None:
-            errors.add(field, "Include the time zone offset, e.g. 2026-11-25T08:00:00+03:00.")
+            errors.add(field, say("Include the time zone offset, e.g. 2026-11-25T08:00:00+03:00."))
     if "window_start_at" in errors or "window_end_at" in errors:
         return None
     if end_at <= start_at:
-        errors.add("window_end_at", "The window must end after it starts.")
+        errors.add("window_end_at", say("The window must end after it starts."))
         return None
     day_start = local_midnight(day, tz)
     day_end = local_midnight(date.fromordinal(day.toordinal() + 1), tz)
     if start_at < day_start or end_at > day_end:
         errors.add(
             "window_start_at" if start_at < day_start or start_at >= day_end else "window_end_at",
-            f"The window must lie within the delivery day {day.isoformat()} ({tz.key}).",
+            say("The window must lie within the delivery day %(day)s, in depot time.", day=day),
         )
         return None
     match = next((w for w in windows if w.start_at == start_at and w.end_at == end_at), None)
     if match is None:
-        offered = ", ".join(w.label for w in windows) or "none"
+        asked = f"{start_at.astimezone(tz):%H:%M}–{end_at.astimezone(tz):%H:%M}"
         errors.add(
             "window_start_at",
-            f"This depot offers no window {start_at.astimezone(tz):%H:%M}–"
-            f"{end_at.astimezone(tz):%H:%M}; the windows offered are: {offered}.",
+            say(
+                "This depot offers no window %(window)s; the windows offered are: %(offered)s.",
+                window=asked,
+                offered=", ".join(w.label for w in windows),
+            )
+            if windows
+            else say("This depot offers no delivery windows yet."),
         )
         return None
     if not match.is_open(now):
         errors.add(
             "window_start_at",
-            f"Orders for {match.label} on {day.isoformat()} closed at "
-            f"{_fmt_local(match.cutoff_at, tz)}; choose a later window or day.",
+            say(
+                "Orders for %(window)s on %(day)s closed at %(closed)s; "
+                "choose a later window or day.",
+                window=match.label,
+                day=day,
+                closed=match.cutoff_at.astimezone(tz),
+            ),
         )
         return None
     return match
@@ -109,22 +119,25 @@ def _resolve_items(
     session: Session, errors: ErrorCollector, items: Sequence[ItemRequest]
 ) -> list[tuple[Product, Lot | None, int]]:
     if not items:
-        errors.add("items", "An order needs at least one item.")
+        errors.add("items", say("An order needs at least one item."))
         return []
     resolved: list[tuple[Product, Lot | None, int]] = []
     for i, item in enumerate(items):
         field = f"items.{i}"
         if item.quantity < 1:
-            errors.add(f"{field}.quantity", "Quantity must be at least 1.")
+            errors.add(f"{field}.quantity", say("Quantity must be at least 1."))
         if item.sku is None and item.product_id is None:
-            errors.add(field, "Give the product's sku or product_id.")
+            errors.add(field, say("Give the product's sku or product_id."))
             continue
         if item.sku is not None:
             product = session.scalar(select(Product).where(Product.sku == item.sku))
-            where = (f"{field}.sku", f"There is no product with SKU {item.sku!r}.")
+            where = (f"{field}.sku", say("There is no product with SKU '%(sku)s'.", sku=item.sku))
         else:
             product = session.get(Product, item.product_id)
-            where = (f"{field}.product_id", f"There is no product {item.product_id}.")
+            where = (
+                f"{field}.product_id",
+                say("There is no product %(id)s.", id=str(item.product_id)),
+            )
         if product is None:
             errors.add(*where)
             continue
@@ -132,7 +145,10 @@ def _resolve_items(
         if product.lots and lot is None:
             errors.add(
                 where[0],
-                f"Every lot of {product.name} is blocked, so it cannot be shipped now.",
+                say(
+                    "Every lot of %(product)s is blocked, so it cannot be shipped now.",
+                    product=product.name,
+                ),
             )
             continue
         resolved.append((product, lot, item.quantity))
@@ -165,20 +181,33 @@ def create_order(
     if external_ref is not None:
         existing = session.scalar(select(Order).where(Order.external_ref == external_ref))
         if existing is not None:
-            raise Conflict(f"Order {existing.number} already has external_ref {external_ref!r}.")
+            raise Conflict(
+                say(
+                    "Order %(number)s already has the reference '%(ref)s'.",
+                    number=existing.number,
+                    ref=external_ref,
+                )
+            )
     customer = session.get(Customer, customer_id)
     if customer is None:
-        errors.add("customer_id", f"There is no customer {customer_id}.")
+        errors.add("customer_id", say("There is no customer %(id)s.", id=str(customer_id)))
     depot = _pick_depot(session, errors, depot_id)
 
     saved_address: Address | None = None
     coordinates = None
     if (address_id is None) == (address is None):
-        errors.add("address", "Give either address_id or a new address, not both or neither.")
+        errors.add("address", say("Give either address_id or a new address, not both or neither."))
     elif address_id is not None:
         saved_address = session.get(Address, address_id)
         if saved_address is None or saved_address.customer_id != customer_id:
-            errors.add("address_id", f"Customer {customer_id} has no address {address_id}.")
+            errors.add(
+                "address_id",
+                say(
+                    "Customer %(customer)s has no address %(address)s.",
+                    customer=str(customer_id),
+                    address=str(address_id),
+                ),
+            )
     elif address is not None:
         coordinates = customer_services.resolve_coordinates(
             errors,
@@ -270,8 +299,14 @@ def mark_delivered(
     from loyalty import services as loyalty_services
 
     order = get_order(session, order_id)
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.HELD):
-        raise Conflict(f"Order {order.number} is {order.status} and cannot be delivered.")
+    if order.status == OrderStatus.CANCELLED:
+        raise Conflict(
+            say("Order %(number)s was cancelled, so it cannot be delivered.", number=order.number)
+        )
+    if order.status == OrderStatus.HELD:
+        raise Conflict(
+            say("Order %(number)s is held, so it cannot be delivered.", number=order.number)
+        )
     order.status = OrderStatus.DELIVERED
     loyalty_services.earn_for_delivery(
         session,
@@ -301,5 +336,5 @@ def pending_points(session: Session, *, customer_id: int, rules: LoyaltyRules) -
 def get_order(session: Session, order_id: int) -> Order:
     order = session.get(Order, order_id)
     if order is None:
-        raise NotFound(f"There is no order {order_id}.")
+        raise NotFound(say("There is no order %(id)s.", id=str(order_id)))
     return order

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict
 from app.fleet.models import Depot
+from app.messages import Message, say
 from app.orders.windows import local_midnight
 
 # Night shifts start before midnight and end after it: a report up to this long before the
@@ -34,11 +35,13 @@ class DaySpan:
     def contains(self, moment: datetime) -> bool:
         return self.opens_at <= moment < self.closes_at
 
-    def describe(self) -> str:
-        opens = self.opens_at.astimezone(self.tz)
-        closes = self.closes_at.astimezone(self.tz)
-        return (
-            f"from {opens:%H:%M on %a %d %b} until {closes:%H:%M on %a %d %b} ({self.tz.key} time)"
+    def describe(self) -> Message:
+        """When reports are taken, in the depot's time (named: the reader may be elsewhere)."""
+        return say(
+            "from %(opens)s until %(closes)s (%(zone)s time)",
+            opens=self.opens_at.astimezone(self.tz),
+            closes=self.closes_at.astimezone(self.tz),
+            zone=self.tz.key,
         )
 
 
@@ -70,13 +73,20 @@ def ensure_reportable(
         return
     if at < span.opens_at:
         raise Conflict(
-            f"This stop is on the route for {day:%A %d %B}, so it cannot be reported yet: "
-            f"reports for that day are taken {span.describe()}. Nothing was recorded."
+            say(
+                "This stop is on the route for %(day)s, so it cannot be reported yet: reports "
+                "for that day are taken %(span)s. Nothing was recorded.",
+                day=day,
+                span=span.describe(),
+            )
         )
     raise Conflict(
-        f"This stop was on the route for {day:%A %d %B}, which is over: reports for that day "
-        f"were taken {span.describe()}. Nothing was recorded; tell your dispatcher what "
-        "happened."
+        say(
+            "This stop was on the route for %(day)s, which is over: reports for that day were "
+            "taken %(span)s. Nothing was recorded; tell your dispatcher what happened.",
+            day=day,
+            span=span.describe(),
+        )
     )
 
 
@@ -92,6 +102,9 @@ def ensure_day_not_over(
     span = day_span(depot_zone(session, depot_id), day, margin)
     if now >= span.closes_at:
         raise Conflict(
-            f"{day:%A %d %B} is over, so its plan can no longer be changed or published. "
-            "Choose today or a later day."
+            say(
+                "%(day)s is over, so its plan can no longer be changed or published. Choose "
+                "today or a later day.",
+                day=day,
+            )
         )

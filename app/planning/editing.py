@@ -7,40 +7,50 @@ dispatcher's move may break a rule, but then only with a reason, which is record
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import messages
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.fleet.models import Shift
+from app.messages import Message, say, say_n
 from app.orders.models import Order, OrderStatus
 from app.planning.days import ensure_day_not_over
 from app.planning.models import ChangeKind, Plan, PlanChange, PlanRoute, PlanStatus, PlanUnassigned
 from app.planning.problem import PLANNABLE, DayProblem, plan_problem
 from app.planning.services import publish, published_plan, refresh_totals, route_row
+from app.planning.words import listed
 from routing.feasibility import Violation, ViolationKind, minutes_up, time_route
 from routing.insertion import InsertionIndex, NewStop, Refusal, RouteSpec, verify
 from routing.matrix import MatrixProvider
 from routing.model import Stop
 
-REFUSALS = {
+# Why a late order fits nowhere: the machine's code (kept on the plan) and the person's words.
+REFUSALS: dict[Refusal, tuple[str, Message]] = {
     Refusal.NO_OPEN_ROUTE: (
         "NO_OPEN_ROUTE",
-        "Every courier of the day has already left the depot, so nothing can be added; the "
-        "next planning wave or another day can take it.",
+        say(
+            "Every courier of the day has already left the depot, so nothing can be added; "
+            "the next planning wave or another day can take it."
+        ),
     ),
-    Refusal.SKILL: ("NO_VEHICLE_WITH_SKILL", "No courier of the day has what this order needs."),
+    Refusal.SKILL: (
+        "NO_VEHICLE_WITH_SKILL",
+        say("No courier of the day has what this order needs."),
+    ),
     Refusal.CAPACITY: (
         "CAPACITY",
-        "Every route that could take it is full; it waits for the next planning wave.",
+        say("Every route that could take it is full; it waits for the next planning wave."),
     ),
     Refusal.TIME: (
         "WINDOW_UNREACHABLE",
-        "No courier can reach it inside its window without making another stop late; it "
-        "waits for the next planning wave.",
+        say(
+            "No courier can reach it inside its window without making another stop late; it "
+            "waits for the next planning wave."
+        ),
     ),
 }
 
@@ -74,9 +84,16 @@ def publish_plan(
         kept = {v.order_id for r in plan.routes for v in r.visits if v.reported}
         if reported - kept:
             raise Conflict(
-                f"Couriers have reported {len(reported - kept)} stops since version "
-                f"{plan.version} was planned, so publishing it would lose their progress. Plan "
-                "the day again: the new version keeps every started stop as it is."
+                say_n(
+                    "Couriers have reported %(n)s stop since version %(version)s was planned, "
+                    "so publishing it would lose their progress. Plan the day again: the new "
+                    "version keeps every started stop as it is.",
+                    "Couriers have reported %(n)s stops since version %(version)s was planned, "
+                    "so publishing it would lose their progress. Plan the day again: the new "
+                    "version keeps every started stop as it is.",
+                    len(reported - kept),
+                    version=plan.version,
+                )
             )
     known = {v.order_id for r in plan.routes for v in r.visits}
     known |= {u.order_id for u in plan.unassigned}
@@ -122,11 +139,11 @@ def new_stop(stop: Stop) -> NewStop:
 @dataclass(frozen=True, slots=True)
 class Placement:
     placed: bool
-    message: str
+    message: Message
     route_id: int | None = None
     sequence: int | None = None
     reason_code: str | None = None
-    reason: str | None = None  # why it fits nowhere, in plain words
+    reason: Message | None = None  # why it fits nowhere, in plain words
 
 
 def insert_order(
@@ -143,9 +160,11 @@ def insert_order(
     ensure_day_not_over(session, depot_id=plan.depot_id, day=plan.delivery_day, now=now)
     order = session.get(Order, order_id)
     if order is None:
-        raise NotFound(f"There is no order {order_id}.")
+        raise NotFound(say("There is no order %(id)s.", id=order_id))
     if any(v.order_id == order_id for r in plan.routes for v in r.visits):
-        raise Conflict(f"Order {order.number} is already on a route of this plan.")
+        raise Conflict(
+            say("Order %(number)s is already on a route of this plan.", number=order.number)
+        )
     day = plan_problem(session, plan, extra_orders=[order], matrix=matrix)
     specs = route_specs(day, plan)
     index = InsertionIndex(day.problem, specs)
@@ -163,11 +182,16 @@ def insert_order(
         stops.insert(found.position, s)
         route = _rewrite(session, plan, day, spec.vehicle, stops)
         _now_on_a_route(plan, order)
-        courier = day.shifts[spec.vehicle].courier.name
-        summary = f"{order.number} added to {courier}'s route as stop {found.position + 1}"
+        facts = {
+            "number": order.number,
+            "courier": day.shifts[spec.vehicle].courier.name,
+            "position": found.position + 1,
+        }
+        summary = say("%(number)s added to %(courier)s's route as stop %(position)s", **facts)
         _record(session, plan, ChangeKind.INSERT, order, summary, [], None, user_id, now)
         session.flush()
-        return Placement(True, summary + ".", route.id, found.position + 1)
+        said = say("%(number)s added to %(courier)s's route as stop %(position)s.", **facts)
+        return Placement(True, said, route.id, found.position + 1)
     code, message = REFUSALS[outcome.refusal or Refusal.TIME]
     listed = [u for u in plan.unassigned if u.order_id == order.id]
     if [u.reason_code for u in listed] != [code]:
@@ -177,14 +201,17 @@ def insert_order(
         refresh_totals(plan)
         session.flush()
     return Placement(
-        False, f"{order.number} could not be placed: {message}", reason_code=code, reason=message
+        False,
+        say("%(number)s could not be placed: %(reason)s", number=order.number, reason=message),
+        reason_code=code,
+        reason=message,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class MovePreview:
-    violations: list[str]
-    summary: str
+    violations: list[Message]
+    summary: Message
 
     @property
     def ok(self) -> bool:
@@ -226,9 +253,11 @@ def apply_move(
         raise ValidationFailed(
             {
                 "override_reason": [
-                    "This move breaks the plan: "
-                    + "; ".join(preview.violations)
-                    + ". Give a reason to save it anyway, or choose another place."
+                    say(
+                        "This move breaks the plan: %(problems)s. Give a reason to save it "
+                        "anyway, or choose another place.",
+                        problems=listed(preview.violations),
+                    )
                 ]
             }
         )
@@ -263,64 +292,132 @@ def _move(
     plan = _ready_plan(session, plan_id)
     day = plan_problem(session, plan, matrix=matrix)
     if order_id not in day.stop_index:
-        raise ValidationFailed({"order_id": ["That order is not part of this plan."]})
+        raise ValidationFailed({"order_id": [say("That order is not part of this plan.")]})
     if shift_id not in day.vehicle_index:
-        raise ValidationFailed({"shift_id": ["That courier has no shift on this plan's day."]})
+        raise ValidationFailed({"shift_id": [say("That courier has no shift on this plan's day.")]})
     specs = route_specs(day, plan)
     s = day.stop_index[order_id]
     target = day.vehicle_index[shift_id]
     source = next((sp.vehicle for sp in specs if s in sp.stops), None)
     if source is not None and specs[source].closed:
         raise Conflict(
-            f"{_label(day, source)} is under way: this order is on that vehicle, so it stays."
+            say(
+                "%(courier)s's route is under way: this order is on that vehicle, so it stays.",
+                courier=_courier(day, source),
+            )
         )
     if specs[target].closed:
         raise Conflict(
-            f"{_label(day, target)} is under way: it can take nothing more until it is back."
+            say(
+                "%(courier)s's route is under way: it can take nothing more until it is back.",
+                courier=_courier(day, target),
+            )
         )
     changed = {k: list(specs[k].stops) for k in {target, source} if k is not None}
     if source is not None:
         changed[source].remove(s)
     if not 1 <= position <= len(changed[target]) + 1:
         raise ValidationFailed(
-            {"position": [f"Choose a position from 1 to {len(changed[target]) + 1}."]}
+            {
+                "position": [
+                    say("Choose a position from 1 to %(last)s.", last=len(changed[target]) + 1)
+                ]
+            }
         )
     changed[target].insert(position - 1, s)
-    messages = []
-    for k, stops in sorted(changed.items()):
-        for v in time_route(day.problem, k, stops).violations:
-            messages.append(_say(day, k, stops, v))
-    number = day.orders[s].number
-    summary = f"{number} moved to {_label(day, target)} as stop {position}"
-    return MovePreview(messages, summary), day, changed
+    found = [
+        _say(day, k, stops, v)
+        for k, stops in sorted(changed.items())
+        for v in time_route(day.problem, k, stops).violations
+    ]
+    summary = say(
+        "%(number)s moved to %(courier)s's route as stop %(position)s",
+        number=day.orders[s].number,
+        courier=_courier(day, target),
+        position=position,
+    )
+    return MovePreview(found, summary), day, changed
 
 
-def _label(day: DayProblem, vehicle: int) -> str:
-    shift = day.shifts[vehicle]
-    return f"{shift.courier.name}'s route"
+def _courier(day: DayProblem, vehicle: int) -> str:
+    return day.shifts[vehicle].courier.name
 
 
-def _say(day: DayProblem, vehicle: int, stops: list[int], v: Violation) -> str:
-    """A violation in the dispatcher's words: stops counted along the route from 1."""
-    where = ""
-    if v.stop is not None and v.stop in stops:
-        where = f" at stop {stops.index(v.stop) + 1} ({day.orders[v.stop].number})"
-    label = _label(day, vehicle)
+def _say(day: DayProblem, vehicle: int, stops: list[int], v: Violation) -> Message:
+    """A violation in the dispatcher's words: stops counted along the route from 1, each
+    named by its order's number."""
+    courier = _courier(day, vehicle)
+    at = stops.index(v.stop) + 1 if v.stop is not None and v.stop in stops else None
+    number = day.orders[v.stop].number if at is not None and v.stop is not None else ""
     if v.kind is ViolationKind.LATE:
-        return f"{label}: late by {minutes_up(v.amount)} min{where}"
+        if at is None:
+            return say(
+                "%(courier)s's route: late by %(minutes)s min",
+                courier=courier,
+                minutes=minutes_up(v.amount),
+            )
+        return say(
+            "%(courier)s's route: late by %(minutes)s min at stop %(stop)s (%(number)s)",
+            courier=courier,
+            minutes=minutes_up(v.amount),
+            stop=at,
+            number=number,
+        )
     if v.kind is ViolationKind.CAPACITY:
-        return f"{label}: over capacity by {v.amount}{where or ' leaving the depot'}"
+        if at is None:
+            return say(
+                "%(courier)s's route: over capacity by %(units)s leaving the depot",
+                courier=courier,
+                units=v.amount,
+            )
+        return say(
+            "%(courier)s's route: over capacity by %(units)s at stop %(stop)s (%(number)s)",
+            courier=courier,
+            units=v.amount,
+            stop=at,
+            number=number,
+        )
     if v.kind is ViolationKind.SHIFT_END:
-        return f"{label}: past shift end by {minutes_up(v.amount)} min"
-    return f"{label}: {v.message}"
+        return say(
+            "%(courier)s's route: past shift end by %(minutes)s min",
+            courier=courier,
+            minutes=minutes_up(v.amount),
+        )
+    if v.kind is ViolationKind.BREAK:
+        return say(
+            "%(courier)s's route: the break starts %(minutes)s min after its time",
+            courier=courier,
+            minutes=minutes_up(v.amount),
+        )
+    if v.kind is ViolationKind.SKILL and at is not None:
+        return say(
+            "%(courier)s's route: the courier lacks what order %(number)s needs",
+            courier=courier,
+            number=number,
+        )
+    # The checker's other findings (a stop twice, an unknown one) cannot come from a move.
+    return say("%(courier)s's route cannot be driven as planned", courier=courier)
 
 
 def _ready_plan(session: Session, plan_id: int) -> Plan:
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound(f"There is no plan {plan_id}.")
+        raise NotFound(say("There is no plan %(id)s.", id=plan_id))
+    if plan.status == PlanStatus.SOLVING:
+        raise Conflict(
+            say(
+                "Plan version %(version)s is still being planned; it cannot be changed yet.",
+                version=plan.version,
+            )
+        )
     if plan.status != PlanStatus.READY:
-        raise Conflict(f"Plan version {plan.version} is {plan.status}; it cannot be changed.")
+        raise Conflict(
+            say(
+                "Plan version %(version)s could not be planned, so it cannot be changed; plan "
+                "the day again.",
+                version=plan.version,
+            )
+        )
     return plan
 
 
@@ -369,8 +466,8 @@ def _record(
     plan: Plan,
     kind: ChangeKind,
     order: Order,
-    summary: str,
-    violations: list[str],
+    summary: Message,
+    violations: list[Message],
     reason: str | None,
     user_id: int | None,
     now: datetime,
@@ -380,8 +477,8 @@ def _record(
             plan_id=plan.id,
             kind=kind,
             order_id=order.id,
-            summary=summary[:300],
-            violations=json.dumps(violations),
+            summary=summary,
+            violations=messages.dump_list(list(violations)),
             override_reason=reason,
             user_id=user_id,
             created_at=now,

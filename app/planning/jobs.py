@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import session_scope, utcnow
 from app.errors import DomainError
 from app.fleet.models import Depot
+from app.messages import say
 from app.orders.models import Order, OrderStatus
 from app.planning import editing, services
 from app.planning.models import Plan, PlanStatus
@@ -192,22 +193,24 @@ def solve_started(
     except services.RunNotSolving as exc:
         log.warning("planning run %s: %s", plan_id, exc)
     except DomainError as exc:
-        _record_failure(factory, plan_id, str(exc))
-    except SQLAlchemyError as exc:
+        _record_failure(factory, plan_id, exc.message or str(exc))
+    # The error's kind goes to the log only: the dispatcher can do nothing with its name.
+    except SQLAlchemyError:
         log.exception("planning run %s failed on the database", plan_id)
         _record_failure(
             factory,
             plan_id,
-            f"The planning run stopped on a database error ({exc.__class__.__name__}); "
-            "nothing of this version was saved. Try again.",
+            say(
+                "The planning run stopped on a database error; nothing of this version was "
+                "saved. Try again."
+            ),
         )
-    except Exception as exc:
+    except Exception:
         log.exception("planning run %s failed", plan_id)
         _record_failure(
             factory,
             plan_id,
-            f"The solver stopped with an error ({exc.__class__.__name__}); nothing "
-            "of this version was saved. Try again.",
+            say("The solver stopped with an error; nothing of this version was saved. Try again."),
         )
     finally:
         LIVE.pop(plan_id, None)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
 from app.fleet.models import Courier, Shift, Vehicle
+from app.messages import SaidText
 
 
 class PlanStatus(StrEnum):
@@ -60,7 +61,7 @@ class Plan(Base):
     distance_m: Mapped[int | None]
     stops_assigned: Mapped[int | None]
     stops_unassigned: Mapped[int | None]
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(SaidText())
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -157,7 +158,7 @@ class PlanUnassigned(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
     reason_code: Mapped[str] = mapped_column(String(40))
-    message: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(SaidText())
 
     plan: Mapped[Plan] = relationship(back_populates="unassigned")
 
@@ -185,7 +186,7 @@ class PlanChange(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(10))
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
-    summary: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(SaidText())
     violations: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of messages
     override_reason: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.errors import DomainError, NotFound
 from app.fleet.models import Depot, Shift, Vehicle
+from app.messages import say
 from app.orders.models import Order, OrderItem, OrderStatus
 from app.orders.windows import local_midnight
 from app.planning.models import Plan, PlanRoute, PlanVisit
@@ -224,13 +225,17 @@ def build_problem(
     """Every plannable order of the day over every shift with a vehicle in service."""
     depot = session.get(Depot, depot_id)
     if depot is None:
-        raise NotFound(f"There is no depot {depot_id}.")
+        raise NotFound(say("There is no depot %(id)s.", id=depot_id))
     epoch = local_midnight(day, ZoneInfo(depot.timezone))
     shifts = day_shifts(session, depot_id, epoch)
     if not shifts:
         raise NothingToPlanWith(
-            f"No courier has a shift with a vehicle in service at {depot.name} on "
-            f"{day.isoformat()}; add shifts or put a vehicle back in service, then plan again."
+            say(
+                "No courier has a shift with a vehicle in service at %(depot)s on %(day)s; add "
+                "shifts or put a vehicle back in service, then plan again.",
+                depot=depot.name,
+                day=day,
+            )
         )
     moving = list(moving)
     on_board = {v.order_id for u in moving for v in u.remaining}

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
+from app.messages import Message, say
 from app.orders import services as order_services
 from app.orders.models import Order, OrderStatus
 from app.planning.days import DEFAULT_REPORT_MARGIN, ensure_reportable
@@ -44,18 +45,20 @@ def report_visit(
     """
     visit = session.get(PlanVisit, visit_id)
     if visit is None:
-        raise NotFound(f"There is no stop {visit_id}.")
+        raise NotFound(say("There is no stop %(id)s.", id=visit_id))
     route = visit.route
     plan = route.plan
     current = published_plan(session, depot_id=plan.depot_id, day=plan.delivery_day)
     if current is None or current.id != plan.id:
         raise Conflict(
-            "This route has been replaced by a newer plan; reload the page to see your stops."
+            say("This route has been replaced by a newer plan; reload the page to see your stops.")
         )
     if courier_id is not None and route.courier_id != courier_id:
-        raise NotFound(f"There is no stop {visit_id} on your route.")
+        raise NotFound(say("There is no stop %(id)s on your route.", id=visit_id))
     if visit.completed_at is not None:
-        raise Conflict(f"This stop was already reported {visit.outcome}.")
+        raise Conflict(
+            say("This stop was already reported %(outcome)s.", outcome=outcome_word(visit.outcome))
+        )
     ensure_reportable(session, depot_id=plan.depot_id, day=plan.delivery_day, at=at, margin=margin)
     if not any(v.reported for v in route.visits):
         for order in session.scalars(
@@ -75,6 +78,13 @@ def report_visit(
             session.get_one(Order, visit.order_id).status = OrderStatus.FAILED
     session.flush()
     return visit
+
+
+def outcome_word(outcome: str | None) -> Message:
+    """A reported stop's result as a word in sentences (the same words as the pages')."""
+    if outcome == VisitOutcome.DELIVERED:
+        return say("delivered")
+    return say("failed")
 
 
 def courier_routes(

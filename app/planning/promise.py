@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from app.catalog.models import Product
 from app.errors import Conflict, ErrorCollector
 from app.fleet.models import Depot
+from app.messages import Message, say
 from app.orders.models import Order, OrderItem
 from app.orders.windows import DayWindow, local_midnight, windows_for_day
 from app.planning.editing import current_plan, insert_order, route_specs
@@ -51,14 +52,23 @@ class Unavailable(StrEnum):
     CAPACITY_FULL = "capacity_full"
 
 
+# What a customer reads next to a window on offer no longer (CUTOFF_PASSED: cutoff_passed).
 MESSAGES = {
-    Unavailable.CUTOFF_PASSED: "Orders for this window closed at {cutoff}.",
-    Unavailable.NO_COURIER_CAN_REACH: (
+    Unavailable.NO_COURIER_CAN_REACH: say(
         "No courier can reach this address in this window without making another customer "
         "wait; choose a later window."
     ),
-    Unavailable.CAPACITY_FULL: "The vans are full for this window; choose another one.",
+    Unavailable.CAPACITY_FULL: say("The vans are full for this window; choose another one."),
 }
+
+
+def cutoff_passed(cutoff: datetime) -> Message:
+    """Why a window is closed: when it closed (``cutoff`` in the depot's time)."""
+    return say(
+        "Orders for this window closed at %(time)s on %(day)s.",
+        time=f"{cutoff:%H:%M}",
+        day=cutoff.date(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +77,7 @@ class Offer:
     window: DayWindow
     available: bool
     reason: Unavailable | None = None
-    message: str | None = None
+    message: Message | None = None
 
 
 @dataclass(frozen=True)
@@ -155,9 +165,9 @@ def load_units(session: Session, items: Sequence[tuple[str, int]]) -> int:
     for i, (sku, quantity) in enumerate(items):
         product = session.scalar(select(Product).where(Product.sku == sku))
         if product is None:
-            errors.add(f"items.{i}", f"There is no product with SKU {sku!r}.")
+            errors.add(f"items.{i}", say("There is no product with SKU %(sku)s.", sku=sku))
         elif quantity < 1:
-            errors.add(f"items.{i}", "Quantity must be at least 1.")
+            errors.add(f"items.{i}", say("Quantity must be at least 1."))
         else:
             total += product.load_units * quantity
     errors.raise_if_any()
@@ -199,7 +209,12 @@ def offers(
                 continue
             if found is None or travel is None:
                 out.append(
-                    _no(day, w, Unavailable.NO_COURIER_CAN_REACH, "No courier works that day yet.")
+                    _no(
+                        day,
+                        w,
+                        Unavailable.NO_COURIER_CAN_REACH,
+                        say("No courier works that day yet."),
+                    )
                 )
                 continue
             stop = NewStop(
@@ -244,12 +259,11 @@ def _travel(found: DayIndex, matrix: GeodesicMatrix, point: tuple[float, float])
 
 
 def _closed(day: date, w: DayWindow, tz: ZoneInfo) -> Offer:
-    cutoff = w.cutoff_at.astimezone(tz).strftime("%H:%M on %d %b")
-    message = MESSAGES[Unavailable.CUTOFF_PASSED].format(cutoff=cutoff)
+    message = cutoff_passed(w.cutoff_at.astimezone(tz))
     return Offer(day, w, False, Unavailable.CUTOFF_PASSED, message)
 
 
-def _no(day: date, w: DayWindow, reason: Unavailable, message: str | None = None) -> Offer:
+def _no(day: date, w: DayWindow, reason: Unavailable, message: Message | None = None) -> Offer:
     return Offer(day, w, False, reason, message or MESSAGES[reason])
 
 
@@ -263,9 +277,13 @@ def place_accepted_order(session: Session, order: Order, *, now: datetime) -> No
         return
     placed = insert_order(session, plan_id=plan.id, order_id=order.id, now=now)
     if not placed.placed:
+        start = order.window_start_at.astimezone(ZoneInfo(order.depot.timezone))
         raise Conflict(
-            f"The {order.window_start_at.astimezone(ZoneInfo(order.depot.timezone)):%H:%M} "
-            f"window on {order.delivery_day.isoformat()} can no longer be promised for this "
-            f"address: {placed.reason} Ask GET /api/v1/delivery-windows "
-            "for the windows still open."
+            say(
+                "The %(time)s window on %(day)s can no longer be promised for this address: "
+                "%(reason)s Ask GET /api/v1/delivery-windows for the windows still open.",
+                time=f"{start:%H:%M}",
+                day=order.delivery_day,
+                reason=placed.reason or "",
+            )
         )

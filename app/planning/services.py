@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.errors import Conflict, NotFound
+from app.messages import Message, say
 from app.orders.models import Order, OrderStatus
+from app.planning import words
 from app.planning.days import depot_zone, ensure_day_not_over
 from app.planning.models import Plan, PlanRoute, PlanStatus, PlanUnassigned, PlanVisit
 from app.planning.problem import (
@@ -31,10 +33,15 @@ from routing.solver import ProgressCallback, SolveParameters, solve
 # How long a planning run's worker may stay silent before the run counts as abandoned (its
 # process died); the worker renews the lease every few seconds while it solves.
 DEFAULT_LEASE_S = 60.0
-ABANDONED = (
-    "The planning run stopped unexpectedly (its worker went away at {at}); nothing was "
-    "published. Plan the day again."
-)
+
+
+def abandoned(at: datetime) -> Message:
+    """Why a run whose worker went away failed; ``at`` is its last sign of life, local."""
+    return say(
+        "The planning run stopped unexpectedly (its worker went away at %(time)s); nothing "
+        "was published. Plan the day again.",
+        time=f"{at:%H:%M}",
+    )
 
 
 class RunInProgress(Conflict):
@@ -43,9 +50,13 @@ class RunInProgress(Conflict):
     def __init__(self, plan: Plan, tz: ZoneInfo) -> None:
         self.plan_id = plan.id
         super().__init__(
-            f"Version {plan.version} of this day is already being planned (started "
-            f"{plan.created_at.astimezone(tz):%H:%M}); its page shows how it is going. Wait "
-            "for it to finish before planning the day again."
+            say(
+                "Version %(version)s of this day is already being planned (started %(time)s); "
+                "its page shows how it is going. Wait for it to finish before planning the day "
+                "again.",
+                version=plan.version,
+                time=f"{plan.created_at.astimezone(tz):%H:%M}",
+            )
         )
 
 
@@ -166,7 +177,7 @@ def expire_abandoned(session: Session, *, now: datetime) -> list[int]:
         went_away = plan.heartbeat_at or plan.created_at
         at = went_away.astimezone(depot_zone(session, plan.depot_id))
         plan.status = PlanStatus.FAILED
-        plan.error = ABANDONED.format(at=f"{at:%H:%M}")
+        plan.error = abandoned(at)
         plan.finished_at = now
     session.flush()
     return [p.id for p in stale]
@@ -185,7 +196,7 @@ def claim_run(
     """The worker takes a run over: names itself and renews the lease."""
     plan = _solving(session, plan_id)
     if plan is None:
-        raise RunNotSolving(f"Plan {plan_id} is not solving any more.")
+        raise RunNotSolving(say("Plan %(id)s is not solving any more.", id=plan_id))
     plan.worker = worker
     plan.heartbeat_at = now
     plan.lease_expires_at = now + timedelta(seconds=lease_s)
@@ -250,7 +261,10 @@ def store_result(
     plan = _solving(session, run.plan.id)
     if plan is None:
         raise RunNotSolving(
-            f"Plan {run.plan.id} was marked failed while it was solving; its result is dropped."
+            say(
+                "Plan %(id)s was marked failed while it was solving; its result is dropped.",
+                id=run.plan.id,
+            )
         )
     day = run.day
     fixed = {u.shift_id: u for u in run.moving}
@@ -265,7 +279,7 @@ def store_result(
             PlanUnassigned(
                 order_id=day.orders[left.stop].id,
                 reason_code=left.reason.value,
-                message=left.message,
+                message=words.left_out(day, left),
             )
         )
     plan.status = PlanStatus.READY
@@ -364,7 +378,8 @@ def refresh_totals(plan: Plan) -> None:
 
 
 def mark_failed(session: Session, *, plan_id: int, error: str, now: datetime) -> Plan:
-    """End a solving run with its reason; a run already finished or failed keeps its state."""
+    """End a solving run with its reason (a Message, so the page says it in its reader's
+    language); a run already finished or failed keeps its state."""
     plan = _solving(session, plan_id)
     if plan is None:
         return session.get_one(Plan, plan_id)
@@ -383,10 +398,22 @@ def publish(session: Session, *, plan_id: int, now: datetime) -> Plan:
     """
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound(f"There is no plan {plan_id}.")
+        raise NotFound(say("There is no plan %(id)s.", id=plan_id))
+    if plan.status == PlanStatus.SOLVING:
+        raise Conflict(
+            say(
+                "Plan version %(version)s is still being planned; it can be published once it "
+                "is ready.",
+                version=plan.version,
+            )
+        )
     if plan.status != PlanStatus.READY:
         raise Conflict(
-            f"Plan version {plan.version} is {plan.status}; only a ready plan can be published."
+            say(
+                "Plan version %(version)s could not be planned, so it cannot be published; "
+                "plan the day again.",
+                version=plan.version,
+            )
         )
     plan.published_at = now
     order_ids = {v.order_id for r in plan.routes for v in r.visits}

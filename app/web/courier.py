@@ -18,6 +18,7 @@ from app.web.auth import area_required
 from app.web.bounds import ID_RULE
 from app.web.database import db
 from app.web.forms import ReportVisitForm
+from app.web.i18n import explain
 
 bp = Blueprint("courier", __name__, url_prefix="/courier")
 
@@ -78,7 +79,7 @@ def report(visit_id: int) -> Response:
             margin=timedelta(hours=current_app.config.get("REPORT_MARGIN_H", 4)),
         )
     except DomainError as exc:
-        flash(str(exc), "warning")
+        flash(explain(exc), "warning")
         return redirect(url_for("courier.index"))
     db().commit()
     flash(_reported(Report(form.report.data), visit.sequence), "success")

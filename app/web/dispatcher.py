@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
+from app import messages
 from app.db import utcnow
 from app.errors import DomainError, ValidationFailed
 from app.fleet import services as fleet_services
@@ -45,6 +45,7 @@ from app.web.bounds import ID_RULE
 from app.web.database import db, session_factory
 from app.web.forms import ImportOrdersForm, MoveStopForm, PlanDayForm, PublishForm
 from app.web.geocoder import configured_geocoder
+from app.web.i18n import explain, localize
 from routing.feasibility import minutes_up
 
 bp = Blueprint("dispatcher", __name__, url_prefix="/dispatcher")
@@ -164,7 +165,7 @@ def start_plan() -> Response:
         return _refused(exc)
     except DomainError as exc:  # e.g. the day is over
         db().rollback()
-        flash(str(exc), "warning")
+        flash(explain(exc), "warning")
         return redirect(url_for("dispatcher.index", day=day.isoformat()))
     factory = session_factory()
     if current_app.config.get("PLANNING_INLINE"):
@@ -183,7 +184,7 @@ def start_plan() -> Response:
 
 def _refused(exc: planning_services.RunInProgress) -> Response:
     """A second "Plan this day" while a run solves: say so and show the run under way."""
-    flash(str(exc), "warning")
+    flash(explain(exc), "warning")
     return redirect(url_for("dispatcher.plan", plan_id=exc.plan_id))
 
 
@@ -213,7 +214,7 @@ def _status(plan: Plan) -> dict[str, Any]:
         "time_limit_s": plan.time_limit_s,
         "stops_assigned": plan.stops_assigned,
         "stops_unassigned": plan.stops_unassigned,
-        "error": plan.error,
+        "error": localize(plan.error) if plan.error else None,
     }
 
 
@@ -315,8 +316,7 @@ def plan(plan_id: int) -> str:
         {
             "order_id": u.order_id,
             "number": orders[u.order_id].number,
-            "reason": u.reason_code,
-            "message": u.message,
+            "message": localize(u.message),
             "lat": orders[u.order_id].address.lat,
             "lon": orders[u.order_id].address.lon,
             "address": orders[u.order_id].address.line,
@@ -364,7 +364,7 @@ def plan(plan_id: int) -> str:
         routes=routes,
         unassigned=unassigned,
         totals=totals,
-        changes=[(c, json.loads(c.violations)) for c in changes],
+        changes=[(c, messages.load_list(c.violations)) for c in changes],
         status=_status(found),
         tile_url=current_app.config.get("MAP_TILE_URL", ""),
         publish_form=PublishForm(),
@@ -396,11 +396,17 @@ def preview_move(plan_id: int) -> Response | tuple[Response, int]:
         )
     except ValidationFailed as exc:
         return jsonify(
-            {"ok": False, "errors": [str(m) for ms in exc.errors.values() for m in ms]}
+            {"ok": False, "errors": [localize(m) for ms in exc.errors.values() for m in ms]}
         ), 422
     except DomainError as exc:
-        return jsonify({"ok": False, "errors": [str(exc)]}), 409
-    return jsonify({"ok": preview.ok, "violations": preview.violations, "summary": preview.summary})
+        return jsonify({"ok": False, "errors": [explain(exc)]}), 409
+    return jsonify(
+        {
+            "ok": preview.ok,
+            "violations": [localize(v) for v in preview.violations],
+            "summary": localize(preview.summary),
+        }
+    )
 
 
 @bp.post(f"/plans/<{ID_RULE}:plan_id>/moves")
@@ -425,18 +431,17 @@ def save_move(plan_id: int) -> Response:
             now=utcnow(),
         )
     except ValidationFailed as exc:
-        problems = " ".join(str(m) for ms in exc.errors.values() for m in ms)
-        flash(_("The move was not saved. %(problems)s", problems=problems), "danger")
+        flash(_("The move was not saved. %(problems)s", problems=explain(exc)), "danger")
         return redirect(url_for("dispatcher.plan", plan_id=plan_id))
     except DomainError as exc:
-        flash(_("The move was not saved: %(reason)s", reason=exc), "danger")
+        flash(_("The move was not saved: %(reason)s", reason=explain(exc)), "danger")
         return redirect(url_for("dispatcher.plan", plan_id=plan_id))
     db().commit()
     if preview.ok:
         flash(
             _(
                 "Saved: %(summary)s. Every window, load and shift still holds.",
-                summary=preview.summary,
+                summary=localize(preview.summary),
             ),
             "success",
         )
@@ -444,8 +449,8 @@ def save_move(plan_id: int) -> Response:
         flash(
             _(
                 "Saved with your reason: %(summary)s. It breaks: %(problems)s.",
-                summary=preview.summary,
-                problems="; ".join(preview.violations),
+                summary=localize(preview.summary),
+                problems="; ".join(localize(v) for v in preview.violations),
             ),
             "warning",
         )
@@ -471,6 +476,10 @@ def _plan_words() -> dict[str, str]:
         "improvements": _("better plans found so far: %(count)s"),
         "gain": _("the best is %(percent)s %% better than the first"),
         "map_credit": _("© map data contributors"),
+        "leaflet": _("The library that draws the map"),
+        "zoom_in": _("Zoom in"),
+        "zoom_out": _("Zoom out"),
+        "close_popup": _("Close"),
         "depot": _("Depot"),
         "stop_times": _("ETA %(eta)s, window %(window)s"),
         "not_planned": _("not planned"),
@@ -490,7 +499,7 @@ def publish(plan_id: int) -> Response:
     try:
         published, late = planning_editing.publish_plan(db(), plan_id=plan_id, now=utcnow())
     except DomainError as exc:
-        flash(f"Not published: {exc}", "danger")
+        flash(_("Not published: %(reason)s", reason=explain(exc)), "danger")
         return redirect(url_for("dispatcher.plan", plan_id=plan_id))
     db().commit()
     flash(
@@ -547,7 +556,7 @@ def import_orders() -> str | tuple[str, int]:
                     import_valid_rows=form.import_valid_rows.data,
                 )
             except ValidationFailed as exc:
-                form.file.errors.extend(exc.errors.get("file", [str(exc)]))
+                form.file.errors.extend(localize(m) for m in exc.errors.get("file", [explain(exc)]))
             else:
                 db().commit()
     page = render_template("dispatcher/import.html", form=form, report=report)

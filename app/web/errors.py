@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from app.db import is_lock_contention
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.web.auth import AREA_TITLES, LANDING_ENDPOINT
+from app.web.i18n import explain, localize_errors
 from app.web.problems import flatten_errors, problem
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ def _api_http_error(error: HTTPException) -> Response:
         # webargs nests messages by location ("json", "query"); the field name is what matters.
         flat = flatten_errors(messages)
         errors = {k.split(".", 1)[1] if "." in k else k: v for k, v in flat.items()}
+        if "_schema" in errors:  # marshmallow's name for the body as a whole
+            errors["body"] = errors.pop("_schema")
     detail = data.get("message") or _api_detail(error)
     if errors == {"json": ["Invalid JSON body."]}:
         errors = {"body": [_("The request body is not valid JSON.")]}
@@ -133,9 +136,9 @@ def handle_domain_error(error: DomainError) -> Response | tuple[str, int]:
     elif isinstance(error, Conflict):
         status = 409
     if _is_api():
-        errors = error.errors if isinstance(error, ValidationFailed) else None
-        return problem(status, str(error), errors=errors)
-    return _page_error(_with_code(status, str(error)))
+        errors = localize_errors(error.errors) if isinstance(error, ValidationFailed) else None
+        return problem(status, explain(error), errors=errors)
+    return _page_error(_with_code(status, explain(error)))
 
 
 def _with_code(code: int, description: str) -> HTTPException:

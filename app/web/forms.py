@@ -1,4 +1,10 @@
-"""Forms (Flask-WTF gives each one its CSRF token)."""
+"""Forms (Flask-WTF gives each one its CSRF token).
+
+WTForms' own messages ("This field is required.", lengths, number ranges) come in the page's
+language from WTForms' shipped catalogues: Flask-WTF loads them for flask_babel's locale
+(WTF_I18N_ENABLED). Where its words are a library's (the CSRF check, a choice that "could not
+coerce"), the forms below give their own.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,26 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from app.accounts.models import Role
 from app.web import bounds
 from app.web.words import ROLE_NAMES
+
+# Said when a choice sent is not one of the form's (only a tampered or stale form does that).
+NOT_A_CHOICE = _l("Choose one of the options in the list.")
+
+
+class RoundtripForm(FlaskForm):  # type: ignore[misc]
+    """Every form of ours: a failed CSRF check is explained in the page's language (Flask-WTF's
+    own reasons are English only and name the token)."""
+
+    def validate(self, extra_validators: object = None) -> bool:
+        valid: bool = super().validate(extra_validators=extra_validators)
+        token = self._fields.get(self.meta.csrf_field_name) if self.meta.csrf else None
+        if token is not None and token.errors:
+            token.errors = [
+                _(
+                    "This form has expired or came from another site, so nothing was saved. "
+                    "Reload the page and send it again."
+                )
+            ]
+        return valid
 
 
 class CleanText:
@@ -56,29 +82,31 @@ class WholeNumberField(IntegerField):  # type: ignore[misc]
         self.data = int(raw)
 
 
-class LoginForm(FlaskForm):  # type: ignore[misc]
+class LoginForm(RoundtripForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254), CleanText()])
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(max=200), CleanText()]
     )
 
 
-class LogoutForm(FlaskForm):  # type: ignore[misc]
+class LogoutForm(RoundtripForm):
     pass
 
 
-class NewUserForm(FlaskForm):  # type: ignore[misc]
+class NewUserForm(RoundtripForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254), CleanText()])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), CleanText()])
     role = SelectField(
-        _l("Role"), choices=[SelectChoice(r.value, ROLE_NAMES.get(r.value, r.value)) for r in Role]
+        _l("Role"),
+        choices=[SelectChoice(r.value, ROLE_NAMES.get(r.value, r.value)) for r in Role],
+        invalid_choice_message=NOT_A_CHOICE,
     )
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(min=8, max=200), CleanText()]
     )
 
 
-class AdjustPointsForm(FlaskForm):  # type: ignore[misc]
+class AdjustPointsForm(RoundtripForm):
     points = WholeNumberField(
         _l("Points (+ to add, - to remove)"),
         example=_l("250 or -40"),
@@ -113,18 +141,28 @@ class IdText:
             raise ValidationError(_("%(value)s is not an id.", value=repr(raw[:20])))
 
 
-class PlanDayForm(FlaskForm):  # type: ignore[misc]
+class PlanDayForm(RoundtripForm):
     depot_id = HiddenField(validators=[DataRequired(), IdText()])
     day = HiddenField(validators=[DataRequired(), BoundedDay()])
 
 
-class PublishForm(FlaskForm):  # type: ignore[misc]
+class PublishForm(RoundtripForm):
     pass
 
 
-class MoveStopForm(FlaskForm):  # type: ignore[misc]
-    order_id = SelectField(_l("Stop"), coerce=int)
-    shift_id = SelectField(_l("To the route of"), coerce=int)
+class MoveStopForm(RoundtripForm):
+    order_id = SelectField(
+        _l("Stop"),
+        coerce=int,
+        invalid_value_message=NOT_A_CHOICE,
+        invalid_choice_message=NOT_A_CHOICE,
+    )
+    shift_id = SelectField(
+        _l("To the route of"),
+        coerce=int,
+        invalid_value_message=NOT_A_CHOICE,
+        invalid_choice_message=NOT_A_CHOICE,
+    )
     position = WholeNumberField(
         _l("As stop number"),
         example="3",
@@ -135,11 +173,16 @@ class MoveStopForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class ImportOrdersForm(FlaskForm):  # type: ignore[misc]
-    depot_id = SelectField(_l("Depot"), coerce=int)
+class ImportOrdersForm(RoundtripForm):
+    depot_id = SelectField(
+        _l("Depot"),
+        coerce=int,
+        invalid_value_message=NOT_A_CHOICE,
+        invalid_choice_message=NOT_A_CHOICE,
+    )
     file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file."))])
     import_valid_rows = BooleanField(_l("Import the valid rows even if some rows are rejected"))
 
 
-class ReportVisitForm(FlaskForm):  # type: ignore[misc]
+class ReportVisitForm(RoundtripForm):
     report = HiddenField(validators=[DataRequired()])

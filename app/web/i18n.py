@@ -7,14 +7,24 @@ The API answers in the caller's Accept-Language (problem titles and details).
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, redirect, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import (
+    Babel,
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    get_translations,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app import messages
 from app.accounts.models import User
+from app.errors import DomainError, ValidationFailed
 from app.web.database import db
 
 # Every language Roundtrip has words for, named in itself (as the switch shows it).
@@ -42,6 +52,35 @@ def select_language() -> str:
     return request.accept_languages.best_match(languages) or languages[0]
 
 
+class _PageFormats:
+    """Numbers and dates as the request's language writes them (a moment in its own zone)."""
+
+    def number(self, value: int) -> str:
+        return format_decimal(value)
+
+    def day(self, value: date) -> str:
+        return format_date(value, "d MMMM y")
+
+    def moment(self, value: datetime) -> str:
+        return format_datetime(value, "d MMMM y, HH:mm", rebase=False)
+
+
+def localize(text: str) -> str:
+    """A domain's words (app.messages) in the request's language; other text as it is."""
+    return messages.render(text, get_translations(), _PageFormats())
+
+
+def localize_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {field: [localize(m) for m in problems] for field, problems in errors.items()}
+
+
+def explain(error: DomainError) -> str:
+    """Why the domain refused, for a person: in their language, without field codes."""
+    if isinstance(error, ValidationFailed):
+        return " ".join(localize(m) for problems in error.errors.values() for m in problems)
+    return localize(error.message or str(error))
+
+
 @bp.post("/language")
 def choose() -> Response:
     """The header's switch: remember the choice (for a signed-in person, on their account)
@@ -62,6 +101,7 @@ def choose() -> Response:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_language)
     app.register_blueprint(bp)
+    app.add_template_filter(localize, "said")
 
     @app.context_processor
     def _languages() -> dict[str, object]:

@@ -30,6 +30,7 @@ from app.web.auth import area_required
 from app.web.database import db
 from app.web.filters import signed_number
 from app.web.forms import AdjustPointsForm
+from app.web.i18n import localize
 from loyalty import services as loyalty_services
 from loyalty.models import LedgerEntry, LoyaltyAccount
 from loyalty.policy import LoyaltyRules
@@ -139,7 +140,7 @@ def points(customer_id: int) -> str | Response | tuple[str, int]:
                         "Adjusted by %(points)s points: %(reason)s",
                         abs(entry.points),
                         points=signed_number(entry.points),
-                        reason=entry.reason,
+                        reason=localize(entry.reason),
                     ),
                     "success",
                 )

@@ -134,3 +134,59 @@ def test_an_installation_offering_only_english_answers_in_english(app, client):
     body = problem_of(client.get("/api/v1/nowhere", headers=RU), 404)
 
     assert body["title"] == "Not Found"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "russian", "english"),
+    [
+        ({"colour": "red"}, "colour", "Такого поля нет.", "Unknown field."),
+        ({"items": [7]}, "items.0._schema", "Неверный тип данных.", "Invalid input type."),
+        (
+            {"address": "Tverskaya 1"},
+            "address._schema",
+            "Неверный тип данных.",
+            "Invalid input type.",
+        ),
+    ],
+)
+def test_marshmallows_schema_messages_are_translated(
+    bilingual, client, world, dispatcher, body, field, russian, english
+):
+    """What marshmallow says of a whole schema (an unknown field, an object that is not one)
+    has no catalogue of its own; the caller still reads it in their language."""
+    bad = order(world, **body)
+
+    said_ru = problem_of(client.post("/api/v1/orders", json=bad, headers={**dispatcher, **RU}), 422)
+    said_en = problem_of(client.post("/api/v1/orders", json=bad, headers={**dispatcher, **EN}), 422)
+
+    assert said_ru["errors"] == {field: [russian]}
+    assert said_en["errors"] == {field: [english]}
+    assert russian in said_ru["detail"]
+    assert english not in said_ru["detail"]
+
+
+def test_a_body_that_is_not_an_object_is_refused_in_russian(bilingual, client, dispatcher):
+    """marshmallow names the body as a whole `_schema`; the API calls it `body`."""
+    russian = problem_of(
+        client.post("/api/v1/orders", json=[1, 2], headers={**dispatcher, **RU}), 422
+    )
+
+    assert russian["errors"] == {"body": ["Неверный тип данных."]}
+    assert "Invalid" not in russian["detail"]
+
+
+def test_a_session_call_without_its_csrf_token_is_refused_in_russian(
+    bilingual, client, world, login_as
+):
+    """A page's script calling the API with the session cookie must send the CSRF token;
+    Flask-WTF's reason is English only, the caller reads ours."""
+    login_as("dispatcher")
+
+    russian = problem_of(client.post("/api/v1/orders", json=order(world), headers=RU), 400)
+    english = problem_of(client.post("/api/v1/orders", json=order(world), headers=EN), 400)
+
+    assert russian["title"] == "Неверный запрос"
+    assert russian["detail"].startswith("Нет CSRF-токена")
+    assert english["detail"] == (
+        "The CSRF token is missing: send it in the X-CSRFToken header, or use a bearer token."
+    )

@@ -128,7 +128,7 @@ def test_bad_order_names_the_field_and_saves_nothing(
     body = response.get_json()
     assert field in body["errors"], body
     assert words in " ".join(body["errors"][field])
-    assert field in body["detail"]
+    assert words in body["detail"]  # a person's sentence; the field is for programs
     assert row_counts(session) == before
 
 
@@ -177,7 +177,7 @@ def test_cut_off_passed_explains_when_it_closed(client, world, dispatcher, sessi
 
     assert response.status_code == 422
     message = " ".join(response.get_json()["errors"]["window_start_at"])
-    assert "closed at 23:30 on 14 Jan 2020" in message
+    assert "closed at 14 January 2020, 23:30" in message  # depot time
     assert row_counts(session) == before
 
 

@@ -32,9 +32,11 @@ def test_a_spring_forward_day_has_23_hours_and_an_autumn_one_25():
 def test_the_span_says_when_reports_are_taken_in_the_depots_words():
     span = day_span(ZoneInfo("Europe/Moscow"), DAY)
 
-    assert span.describe() == (
-        "from 20:00 on Mon 14 Jan until 04:00 on Wed 16 Jan (Europe/Moscow time)"
-    )
+    said = span.describe()
+
+    assert said == "from 14 Jan 2030 20:00 MSK until 16 Jan 2030 04:00 MSK (Europe/Moscow time)"
+    # The moments stay whole (in the depot's zone) for the reader's own date format.
+    assert said.params["opens"] == datetime(2030, 1, 14, 20, tzinfo=ZoneInfo("Europe/Moscow"))
 
 
 def test_a_day_that_is_over_is_no_longer_published_or_edited(session, day):

@@ -49,6 +49,27 @@ def test_windows_for_an_address_with_reasons(client, planned):
     }
 
 
+def test_why_not_is_said_in_the_callers_language_next_to_the_code(app, client, planned):
+    """Russian passes once the lead has merged /tmp/ru_planning.json into the catalogue."""
+    app.config["LANGUAGES"] = ("ru", "en")
+
+    def closed(language: str) -> set[tuple[str, str]]:
+        body = client.get(
+            "/api/v1/delivery-windows",
+            query_string={"lat": NEAR[0], "lon": NEAR[1], "days": 1},
+            headers={"Accept-Language": language},
+        ).get_json()
+        return {(w["reason"], w["message"]) for w in body["windows"] if w["label"] == "08:00–10:00"}
+
+    # The morning window of the 14th closed at 23:30 the evening before, Moscow time.
+    assert closed("en") == {
+        ("cutoff_passed", "Orders for this window closed at 23:30 on 13 January 2030.")
+    }
+    assert closed("ru") == {
+        ("cutoff_passed", "Заказы на это окно принимались до 23:30 13 января 2030.")
+    }
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [

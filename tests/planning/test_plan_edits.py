@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
+from app import messages
 from app.errors import Conflict, ValidationFailed
 from app.orders.models import Order, OrderStatus
 from app.planning import editing
@@ -115,7 +115,9 @@ def test_moving_a_stop_shows_every_violation_before_saving(session, day):
     assert [v.order_id for v in plan.routes[0].visits] == [evening.id, morning.id]
     change = session.scalar(select(PlanChange).where(PlanChange.kind == "move"))
     assert change.override_reason == "Customer asked for an evening drop"
-    assert json.loads(change.violations) == [message]
+    # Stored whole, so the page says it in its reader's language later.
+    (stored,) = messages.load_list(change.violations)
+    assert (stored, stored.msgid) == (message, message.msgid)
 
 
 def test_a_clean_move_to_another_courier_saves_without_a_reason(session, day):

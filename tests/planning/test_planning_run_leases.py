@@ -346,6 +346,7 @@ def test_a_run_killed_with_its_server_shows_failed_and_the_day_plans_again(insta
     log = tmp_path / "server.log"
     server = Server(env, log)
     browser = requests.Session()
+    browser.headers["Accept-Language"] = "en"  # the server offers Russian first
     try:
         login = browser.get(f"{server.url}/login").text
         signed_in = browser.post(

@@ -37,7 +37,7 @@ def test_windows_come_from_the_plan_and_close_at_their_cutoff(session, day):
     )
     morning = after["08:00–10:00"]
     assert (morning.available, morning.reason) == (False, "cutoff_passed")
-    assert morning.message == "Orders for this window closed at 23:30 on 14 Jan."
+    assert morning.message == "Orders for this window closed at 23:30 on 14 Jan 2030."
     assert after["20:00–22:00"].available
 
 

@@ -86,6 +86,10 @@ def test_impossible_stops_come_back_with_reasons_and_the_rest_is_planned(engine)
     message = next(u.message for u in plan.unassigned if u.reason is Reason.CAPACITY)
     assert "needs 500 units" in message
     assert "carries 100" in message
+    # The same facts for callers that say it in their own words.
+    facts = {p.stops[u.stop].id: dict(u.params) for u in plan.unassigned}
+    assert facts["too-big"] == {"stop": "too-big", "need": 500, "largest": 100}
+    assert set(facts["too-early"]) == {"stop", "late_min"}
 
 
 def test_shift_too_short_to_come_back():
@@ -148,6 +152,7 @@ def test_full_vehicle_leaves_a_stop_out_found_by_probing(engine):
     (left,) = plan.unassigned
     assert left.reason is Reason.CAPACITY
     assert "already full" in left.message
+    assert dict(left.params) == {"stop": p.stops[left.stop].id}  # no amounts: found by probing
 
 
 def test_clashing_windows_leave_one_stop_out_with_the_window_reason():
@@ -242,6 +247,7 @@ def test_vehicles_failing_in_different_ways_still_give_one_clear_reason():
     (left,) = plan.unassigned
     assert left.reason is Reason.SHIFT_TOO_SHORT
     assert "short by 2 min" in left.message
+    assert dict(left.params) == {"stop": "far", "short_min": 2}
 
 
 def test_problem_survives_pickling_for_worker_processes():
@@ -318,6 +324,8 @@ def test_reason_comes_from_the_vehicles_with_room_not_the_full_ones():
     assert left.reason is Reason.WINDOW_UNREACHABLE
     assert "roomy" in left.message
     assert "cold" not in left.message
+    assert [p.vehicles[v].id for v in left.vehicles] == ["roomy"]
+    assert dict(left.params) == {"stop": "c"}
 
 
 @pytest.mark.parametrize("engine", ["pyvrp", "ortools"])

@@ -31,6 +31,7 @@ from app.web.api.common import (
 from app.web.auth import api_roles, current_api_user
 from app.web.bounds import ID_RULE
 from app.web.database import db
+from app.web.i18n import localize
 from loyalty import services as loyalty_services
 from loyalty.models import LedgerEntry, LoyaltyAccount
 from loyalty.policy import LoyaltyRules
@@ -42,11 +43,24 @@ STAFF = (Role.ADMIN, Role.DISPATCHER, Role.SUPPORT)
 EXPIRING_SOON = timedelta(days=30)
 
 
+class Said(ma.fields.String):
+    """A stored text in the caller's Accept-Language (a Message the system wrote is
+    translated; what a person typed is kept as written)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else localize(value)
+
+
 class EntryOut(ma.Schema):
     id = ma.fields.Integer()
-    kind = ma.fields.String()
+    kind = ma.fields.String(metadata={"description": "What the entry is, for programs"})
     points = ma.fields.Integer()
-    reason = ma.fields.String(metadata={"description": "Why, in plain words"})
+    reason = Said(
+        metadata={
+            "description": "Why, in plain words: in the Accept-Language when the system "
+            "wrote it, as typed when a person did"
+        }
+    )
     source = ma.fields.String(allow_none=True)
     created_at = UtcDateTime()
     expires_at = UtcDateTime(allow_none=True)
@@ -186,7 +200,11 @@ def balance(customer_id: int) -> dict[str, Any]:
             db(), customer_id=customer_id, rules=LoyaltyRules.from_env()
         ),
         "expiring_soon": [
-            {"points": unused, "expires_at": grant.expires_at.isoformat(), "reason": grant.reason}
+            {
+                "points": unused,
+                "expires_at": grant.expires_at.isoformat(),
+                "reason": localize(grant.reason),
+            }
             for grant, unused in grants
             if grant.expires_at is not None and grant.expires_at <= now + EXPIRING_SOON
         ],

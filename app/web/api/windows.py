@@ -16,6 +16,7 @@ from app.planning import promise
 from app.web import bounds
 from app.web.api.common import BoundedInteger, Float, Id, Range, Text, UtcDateTime
 from app.web.database import db
+from app.web.i18n import localize
 
 PREFIX = "/delivery-windows"
 blp = Blueprint(
@@ -72,7 +73,10 @@ class WindowOut(ma.Schema):
         allow_none=True,
         metadata={"description": "cutoff_passed, no_courier_can_reach or capacity_full"},
     )
-    message = ma.fields.String(allow_none=True)
+    message = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Why not, for a person, in the Accept-Language's language"},
+    )
 
 
 class WindowsOut(ma.Schema):
@@ -126,7 +130,7 @@ def delivery_windows(args: dict[str, Any]) -> dict[str, Any]:
                 "cutoff_at": o.window.cutoff_at,
                 "available": o.available,
                 "reason": o.reason.value if o.reason else None,
-                "message": o.message,
+                "message": localize(o.message) if o.message else None,
             }
             for o in found
         ],

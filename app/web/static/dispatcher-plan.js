@@ -57,11 +57,20 @@
 
   function drawMap() {
     const depot = [data.depot.lat, data.depot.lon];
-    const map = L.map("map");
+    // Leaflet's own words (zoom buttons, its credit, marker and pop-up labels) are English:
+    // each is given in the page's language instead.
+    const map = L.map("map", {zoomControl: false});
+    L.control.zoom({zoomInTitle: say("zoom_in"), zoomOutTitle: say("zoom_out")}).addTo(map);
+    map.attributionControl.setPrefix(
+      '<a href="https://leafletjs.com" title="' + escapeHtml(say("leaflet")) + '">Leaflet</a>');
+    map.on("popupopen", event => {
+      const close = event.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close) { close.setAttribute("aria-label", say("close_popup")); }
+    });
     if (data.tile_url) {
       L.tileLayer(data.tile_url, {maxZoom: 19, attribution: escapeHtml(say("map_credit"))}).addTo(map);
     }
-    L.marker(depot, {title: say("depot")}).addTo(map).bindPopup(popup([[[true, data.depot.name]]]));
+    L.marker(depot, {title: say("depot"), alt: say("depot")}).addTo(map).bindPopup(popup([[[true, data.depot.name]]]));
     const bounds = L.latLngBounds([depot]);
     data.routes.forEach(r => {
       const line = [depot].concat(r.stops.map(s => [s.lat, s.lon])).concat([depot]);
