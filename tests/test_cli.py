@@ -295,4 +295,4 @@ def test_solve_speaks_russian_with_the_locales_numbers(tmp_path):
 
     assert result.exit_code == 0, result.output
     assert re.search(r"^\S+: стоимость \d+,\d\d, \d+ машин", result.output)
-    assert "допустимо, 0 клиентов без маршрута" in result.output
+    assert "допустимо, 0 точек без маршрута" in result.output
