@@ -30,10 +30,10 @@ def _voice() -> Voice:
     if has_app_context():
         offered = tuple(current_app.config.get("LANGUAGES", ("en",)))
     else:  # `roundtrip solve` builds no app: the installation's setting, read as Config does
-        from app.config import _languages
+        from app.config import languages
 
         try:
-            offered = _languages(os.environ.get("ROUNDTRIP_LANGUAGES", "en"))
+            offered = languages(os.environ)
         except ValueError:
             offered = ("en",)
     return voice(offered, os.environ)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +93,7 @@ class Config:
         # Languages offered, the default first (pages follow the person's choice, else their
         # browser's Accept-Language among these). Russian first: the first shops are in Moscow;
         # a browser that asks for English still gets English.
-        self.LANGUAGES = _languages(env.get("ROUNDTRIP_LANGUAGES", "ru,en"))
+        self.LANGUAGES = languages(env)
         # WTForms' own field messages in the page's language, from its shipped catalogues.
         self.WTF_I18N_ENABLED = True
         # Sign-in throttling (page and API token endpoint): memory:// counts per process; with
@@ -129,6 +130,12 @@ def _hours(raw: str) -> float:
     if not 0 <= hours <= 12:
         raise ValueError(f"ROUNDTRIP_REPORT_MARGIN_H must be hours from 0 to 12, not {raw!r}")
     return hours
+
+
+def languages(env: Mapping[str, str]) -> tuple[str, ...]:
+    """ROUNDTRIP_LANGUAGES: the languages offered, the default first (also read by
+    `roundtrip solve`, which builds no app)."""
+    return _languages(env.get("ROUNDTRIP_LANGUAGES", "ru,en"))
 
 
 def _languages(text: str) -> tuple[str, ...]:

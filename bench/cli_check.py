@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -45,6 +46,7 @@ def main() -> None:
                 capture_output=True,
                 text=True,
                 check=False,
+                env={**os.environ, "LANGUAGE": "en"},  # the line parsed below, in English
             )
             wall = time.perf_counter() - started
             solve_s = float(re.search(r"solve ([0-9.]+) s", proc.stdout).group(1))  # type: ignore[union-attr]

@@ -17,10 +17,12 @@ LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "ROUNDTRIP_LANG
 @pytest.fixture(autouse=True)
 def _plain_locale(monkeypatch: pytest.MonkeyPatch) -> None:
     """The operator's locale names no language (LANG=C), whatever the shell running the tests
-    says: the command speaks the installation's default (English unless a test says)."""
+    says: the command speaks the installation's default, English first as in the app fixture
+    (unless a test says)."""
     for variable in LOCALE_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("LANG", "C")
+    monkeypatch.setenv("ROUNDTRIP_LANGUAGES", "en,ru")
 
 
 def test_users_create_adds_a_person_who_can_sign_in(app, session):
@@ -278,6 +280,23 @@ def test_a_russian_installation_speaks_russian_unless_the_locale_says_english(ap
 
     assert russian.output == "Ошибка: Пользователя nobody@example.org нет.\n"
     assert english.output == "Error: There is no user nobody@example.org.\n"
+
+
+def test_solve_speaks_the_installations_default_language(tmp_path):
+    """Without ROUNDTRIP_LANGUAGES the installation offers ru,en, as the web app does."""
+    from click.testing import CliRunner
+
+    from app.cli import main
+    from tests.routing.solomon import small_rows, solomon_text
+
+    instance = tmp_path / "dec.txt"
+    instance.write_text(solomon_text(small_rows()))
+    args = ["solve", str(instance), "--time-limit", "0.5", "--out", str(tmp_path / "dec.sol")]
+
+    result = CliRunner().invoke(main, args, env={"ROUNDTRIP_LANGUAGES": None})
+
+    assert result.exit_code == 0, result.output
+    assert "допустимо, 0 точек без маршрута" in result.output
 
 
 def test_solve_speaks_russian_with_the_locales_numbers(tmp_path):

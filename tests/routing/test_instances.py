@@ -57,9 +57,8 @@ def test_roundtrip_solve_writes_a_solution_the_checker_accepts(tmp_path):
     from app.cli import main
 
     out = tmp_path / "r101.sol"
-    result = CliRunner().invoke(
-        main, ["solve", str(DATA / "R101.txt"), "--time-limit", "1", "--out", str(out)]
-    )
+    args = ["solve", str(DATA / "R101.txt"), "--time-limit", "1", "--out", str(out)]
+    result = CliRunner().invoke(main, args, env={"LANGUAGE": "en"})  # its words in English
 
     assert result.exit_code == 0, result.output
     assert "feasible, 0 unassigned" in result.output
