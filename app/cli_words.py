@@ -11,12 +11,9 @@ No Flask here: ``roundtrip solve`` runs without the web application.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 from app import messages
@@ -40,26 +37,6 @@ def choose_language(offered: Sequence[str], environ: Mapping[str, str]) -> str:
     return offered[0] if offered else "en"
 
 
-class LocaleFormats:
-    """Numbers and dates as ``language`` writes them (a moment in its own time zone)."""
-
-    def __init__(self, language: str) -> None:
-        self.language = language
-
-    def number(self, value: int) -> str:
-        return format_decimal(value, locale=self.language)
-
-    def decimal(self, value: float, places: int = 2) -> str:
-        """A measured value with fixed decimals and no grouping (12345.60 / 12345,60)."""
-        return format_decimal(value, "0." + "0" * places, locale=self.language)
-
-    def day(self, value: date) -> str:
-        return format_date(value, "d MMMM y", locale=self.language)
-
-    def moment(self, value: datetime) -> str:
-        return format_datetime(value, "d MMMM y, HH:mm", locale=self.language)
-
-
 @lru_cache(maxsize=4)
 def _catalogue(language: str) -> NullTranslations:
     # Without a compiled catalogue (before `make translations`) the words stay English.
@@ -71,7 +48,7 @@ class Voice:
 
     def __init__(self, language: str) -> None:
         self.language = language
-        self.formats = LocaleFormats(language)
+        self.formats = messages.LocaleFormats(language)
         self.translations = _catalogue(language)
 
     def __call__(self, text: str) -> str:

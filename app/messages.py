@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 from sqlalchemy import Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -87,6 +89,26 @@ class Formats(Protocol):
     def number(self, value: int) -> str: ...
     def day(self, value: date) -> str: ...
     def moment(self, value: datetime) -> str: ...
+
+
+class LocaleFormats:
+    """Numbers and dates as ``language`` writes them (a moment in its own time zone)."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def number(self, value: int) -> str:
+        return format_decimal(value, locale=self.language)
+
+    def decimal(self, value: float, places: int = 2) -> str:
+        """A measured value with fixed decimals and no grouping (12345.60 / 12345,60)."""
+        return format_decimal(value, "0." + "0" * places, locale=self.language)
+
+    def day(self, value: date) -> str:
+        return format_date(value, "d MMMM y", locale=self.language)
+
+    def moment(self, value: datetime) -> str:
+        return format_datetime(value, "d MMMM y, HH:mm", locale=self.language)
 
 
 def render(text: str, translations: Translator, formats: Formats) -> str:

@@ -7,15 +7,11 @@ The API answers in the caller's Accept-Language (problem titles and details).
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, redirect, request, session
 from flask_babel import (
     Babel,
-    format_date,
-    format_datetime,
-    format_decimal,
     get_locale,
     get_translations,
 )
@@ -52,22 +48,9 @@ def select_language() -> str:
     return request.accept_languages.best_match(languages) or languages[0]
 
 
-class _PageFormats:
-    """Numbers and dates as the request's language writes them (a moment in its own zone)."""
-
-    def number(self, value: int) -> str:
-        return format_decimal(value)
-
-    def day(self, value: date) -> str:
-        return format_date(value, "d MMMM y")
-
-    def moment(self, value: datetime) -> str:
-        return format_datetime(value, "d MMMM y, HH:mm", rebase=False)
-
-
 def localize(text: str) -> str:
     """A domain's words (app.messages) in the request's language; other text as it is."""
-    return messages.render(text, get_translations(), _PageFormats())
+    return messages.render(text, get_translations(), messages.LocaleFormats(str(get_locale())))
 
 
 def localize_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
