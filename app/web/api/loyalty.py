@@ -6,6 +6,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import abort, current_app, request
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
@@ -296,7 +297,7 @@ def adjust(args: dict[str, Any], customer_id: int) -> Any:
                 "confirm": [
                     _(
                         'Adjusting by more than %(points)s points needs "confirm": true.',
-                        points=f"{threshold:,}",
+                        points=format_decimal(threshold),
                     )
                 ]
             }
