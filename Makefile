@@ -8,13 +8,13 @@ PG_URL_FILE := instance/test_postgres_url
 TEST_POSTGRES_URL ?= $(shell cat $(PG_URL_FILE) 2>/dev/null)
 export TEST_POSTGRES_URL
 
-.PHONY: run test test-moved-clock lint install pg-up bench clean i18n translations screenshots
+.PHONY: run test test-moved-clock lint install pg-up bench clean i18n translations screenshots prod prod-down
 
 $(STAMP): pyproject.toml build-constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# xstatic-* are sdists whose build needs pkg_resources (setuptools < 81).
-	$(BIN)/python -m pip install --quiet --build-constraint build-constraints.txt -e '.[dev,postgres]'
+	$(BIN)/python -m pip install --quiet --build-constraint build-constraints.txt -e '.[dev,postgres,prod]'
 	touch $(STAMP)
 
 install: $(STAMP) translations
@@ -74,6 +74,14 @@ bench: $(STAMP)
 
 pg-up:
 	scripts/pg-up.sh $(PG_URL_FILE)
+
+# The production stack in the background: PostgreSQL, gunicorn on 127.0.0.1:8000 (3 workers),
+# 2 job workers, 1 scheduler under honcho (Procfile); `make prod-down` stops it.
+prod: $(STAMP) translations
+	scripts/prod.sh up
+
+prod-down:
+	scripts/prod.sh down
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

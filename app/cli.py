@@ -260,9 +260,8 @@ def wave(kind: str, time_limit: float | None) -> None:
         _echo(say("Nothing to do: every order is already in its day's plan."))
 
 
-def register(app: Flask) -> None:
-    for command in (db_group, demo, users_group, wave):
-        app.cli.add_command(command)
+for _command in (db_group, demo, users_group, wave):
+    main.add_command(_command)
 
 
 @main.command("solve", with_appcontext=False)  # pure routing: no web app to build

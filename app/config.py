@@ -62,6 +62,15 @@ class Config:
         # The embedded mode's in-process scheduler; `make run` turns it on for the server only
         # (CLI commands build the app too and must not start jobs).
         self.SCHEDULER_ENABLED = env.get("ROUNDTRIP_SCHEDULER", "off") == "on"
+        # Where background work runs: "threads" of this process (the embedded mode), or
+        # "procrastinate", PostgreSQL's job queue drained by `python -m app.worker`
+        # processes (production: needs DATABASE_URL on PostgreSQL).
+        self.QUEUE = env.get("ROUNDTRIP_QUEUE", "threads")
+        if self.QUEUE not in ("threads", "procrastinate", "inline"):
+            raise ValueError(f"ROUNDTRIP_QUEUE: {self.QUEUE!r}; use threads or procrastinate")
+        # A planning run handed to the queue fails with a reason if no worker takes it up
+        # within this many minutes.
+        self.PLANNING_QUEUE_WAIT_S = 60 * float(env.get("ROUNDTRIP_PLANNING_QUEUE_WAIT_MIN", "30"))
         # Map tiles are fetched by the dispatcher's browser only if an installation sets this
         # (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png); without, routes show on a
         # blank map, still useful.
@@ -98,6 +107,12 @@ class Config:
         self.WTF_I18N_ENABLED = True
         # Sign-in throttling (page and API token endpoint): memory:// counts per process; with
         # several workers use a shared store, e.g. redis://localhost:6379.
+        # Reverse proxies in front of the app (nginx: 1): their X-Forwarded-For/-Proto/-Host
+        # are trusted, so client addresses (sign-in limits, /metrics) and https links are
+        # right. 0 (the embedded mode): no header is trusted.
+        self.PROXIES = int(env.get("ROUNDTRIP_PROXIES", "0"))
+        if not 0 <= self.PROXIES <= 5:
+            raise ValueError("ROUNDTRIP_PROXIES: the number of reverse proxies, 0 to 5")
         self.RATELIMIT_STORAGE_URI = env.get("ROUNDTRIP_RATELIMIT_STORAGE", "memory://")
         self.SIGN_IN_LIMIT = env.get("ROUNDTRIP_SIGN_IN_LIMIT", "10 per minute")
         self.SIGN_IN_LIMIT_PER_IP = env.get("ROUNDTRIP_SIGN_IN_LIMIT_PER_IP", "60 per minute")

@@ -129,10 +129,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def make_session_factory(engine: Engine, *, writes: bool = True) -> sessionmaker[Session]:
     """Sessions for units of work; ``writes=False`` for ones that only read (on SQLite they
     begin deferred and so never wait for, or hold, the write lock)."""
-    # Foreign keys resolve by table name, so a worker importing only app.planning would fail
-    # on plans -> users: register every model before the first session.
-    import app.models  # noqa: F401
-
+    # Foreign keys resolve by table name: every model must be registered before the first
+    # session. The database core imports no domain module; each process's entry point
+    # (app.web.database, app.worker, app.scheduler, migrations, tests) imports app.models.
     return sessionmaker(bind=for_writes(engine) if writes else engine, expire_on_commit=False)
 
 

@@ -1,6 +1,7 @@
 """Every domain's models, imported so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from app.accounts import models as accounts
+from app.background import models as background
 from app.catalog import models as catalog
 from app.customers import models as customers
 from app.db import Base
@@ -9,4 +10,14 @@ from app.orders import models as orders
 from app.planning import models as planning
 from loyalty import models as loyalty
 
-__all__ = ["Base", "accounts", "catalog", "customers", "fleet", "loyalty", "orders", "planning"]
+__all__ = [
+    "Base",
+    "accounts",
+    "background",
+    "catalog",
+    "customers",
+    "fleet",
+    "loyalty",
+    "orders",
+    "planning",
+]

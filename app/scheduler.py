@@ -1,109 +1,105 @@
-"""The in-process scheduler of the embedded mode (one process: `make run`)."""
+"""The scheduler: one job, a tick every 30 s, that fires whatever is due exactly once.
+
+The embedded mode runs it on a thread of the web process (``ROUNDTRIP_SCHEDULER=on``, as
+`make run` does); production runs it as a process of its own (``python -m app.scheduler``).
+Either way what is due, and the guarantee that two schedulers never fire the same wave
+twice, live in ``app.background.schedule``; APScheduler only keeps the beat.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import os
+import socket
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import session_scope
-from app.fleet.models import Depot
-from app.planning import jobs as planning_jobs
-from loyalty import jobs as loyalty_jobs
+from app.background import schedule
+from app.background.queue import Queue
+from app.db import utcnow
 
 log = logging.getLogger(__name__)
 
-SWEEP_EVERY_S = 30
+
+def schedule_from_config(config: Mapping[str, Any]) -> schedule.Schedule:
+    """The timetable from the installation's settings (app.config.Config's names)."""
+    return schedule.Schedule(
+        waves=tuple(config["PLANNING_WAVES"]),
+        waves_by_depot=dict(config.get("PLANNING_WAVES_BY_DEPOT") or {}),
+        same_day_every_min=int(config["SAME_DAY_WAVE_MINUTES"]),
+        timezone=str(config["SCHEDULER_TIMEZONE"]),
+        planning_time_limit_s=config.get("PLANNING_TIME_LIMIT_S"),
+    )
 
 
-def build_scheduler(
+def scheduler_name() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
+
+
+def beat(
     factory: sessionmaker[Session],
-    timezone: str = "UTC",
-    planning_waves: Sequence[str] = ("18:00", "23:30"),
-    planning_time_limit_s: float | None = None,
-    same_day_every_min: int = 20,
-    waves_by_depot: Mapping[str, Sequence[str]] | None = None,
-) -> BackgroundScheduler:
-    """Every scheduled job with its trigger; started by the web app when enabled.
+    queue: Queue,
+    timetable: schedule.Schedule,
+    *,
+    scheduler: BaseScheduler | None = None,
+    tick_s: float = schedule.TICK_S,
+) -> BaseScheduler:
+    """A scheduler (not started) whose one job ticks every ``tick_s``, first at once."""
+    scheduler = scheduler or BackgroundScheduler(timezone="UTC")
+    name = scheduler_name()
 
-    Evening waves run per depot at its own local times (``waves_by_depot``, by depot code,
-    else ``planning_waves``). Depots are read once here: one added later is planned by waves
-    after the next restart (and by hand until then).
-    """
-    scheduler = BackgroundScheduler(timezone=timezone)
-    waves_by_depot = dict(waves_by_depot or {})
-    with session_scope(factory) as session:
-        depots = [(d.id, d.code, d.timezone) for d in session.scalars(select(Depot))]
-    for unknown in sorted(set(waves_by_depot) - {code for _, code, _ in depots}):
-        log.warning("planning waves are configured for depot %s, which does not exist", unknown)
-    for depot_id, code, depot_tz in depots:
-        times = waves_by_depot.get(code, planning_waves)
-        for n, at in enumerate(times):
-            hour, minute = (int(x) for x in at.split(":"))
-            final = n == len(times) - 1  # the last wave of the evening publishes
-            scheduler.add_job(
-                planning_jobs.planning_wave,
-                CronTrigger(hour=hour, minute=minute, timezone=depot_tz),
-                kwargs={
-                    "factory": factory,
-                    "time_limit_s": planning_time_limit_s,
-                    "final": final,
-                    "depot_ids": [depot_id],
-                },
-                id=f"planning-wave-{code}-{hour:02d}{minute:02d}",
-                name=f"Plan tomorrow at {code} ({at} {depot_tz}"
-                f"{', final: publishes' if final else ', draft'})",
-                replace_existing=True,
-                coalesce=True,
-                misfire_grace_time=1800,
-            )
-    if same_day_every_min > 0:
-        scheduler.add_job(
-            planning_jobs.same_day_wave,
-            IntervalTrigger(minutes=same_day_every_min, timezone=timezone),
-            kwargs={"factory": factory, "time_limit_s": planning_time_limit_s},
-            id="planning-same-day",
-            name=f"Re-plan today's new orders (every {same_day_every_min} min)",
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,  # a slow wave is never overlapped by the next one
-            misfire_grace_time=600,
-        )
-    # Planning runs whose worker went away (lease ran out) are marked failed soon after, even
-    # when nobody opens their page; the first sweep runs at start-up.
+    def tick() -> None:
+        try:
+            schedule.tick(factory, queue, now=utcnow(), schedule=timetable, by=name)
+        except Exception:  # the next beat tries again; a scheduler must not die of one
+            log.exception("scheduler tick failed")
+
     scheduler.add_job(
-        planning_jobs.sweep_abandoned,
-        IntervalTrigger(seconds=SWEEP_EVERY_S, timezone=timezone),
-        kwargs={"factory": factory},
-        id="planning-sweep-abandoned",
-        name=f"Mark planning runs whose worker went away as failed (every {SWEEP_EVERY_S} s)",
+        tick,
+        IntervalTrigger(seconds=tick_s, timezone="UTC"),
+        id="roundtrip-tick",
+        name=f"Fire what is due (every {tick_s:g} s)",
         replace_existing=True,
         coalesce=True,
         max_instances=1,
         next_run_time=datetime.now(UTC),
     )
-    scheduler.add_job(
-        loyalty_jobs.expire_points,
-        CronTrigger(hour=3, minute=15, timezone=timezone),
-        kwargs={"factory": factory},
-        id="loyalty-expire-points",
-        name="Expire unused loyalty points",
-        replace_existing=True,
-        coalesce=True,  # after downtime, run once, not once per missed night
-        misfire_grace_time=6 * 3600,
-    )
     return scheduler
 
 
-def describe(scheduler: BackgroundScheduler) -> list[dict[str, Any]]:
-    return [
-        {"id": job.id, "name": job.name, "trigger": str(job.trigger)}
-        for job in scheduler.get_jobs()
-    ]
+def main() -> None:
+    """Entry point of the scheduler process: ``python -m app.scheduler`` (production).
+
+    Several may run (two hosts, a restart overlapping the old process): each due time
+    still fires once. The embedded mode needs none: `make run` beats inside the web app.
+    """
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    import app.models  # noqa: F401  (every table registered: this process is an entry point)
+    from app import logs
+    from app.background.pg import ProcrastinateQueue
+    from app.config import Config
+    from app.db import make_engine, make_session_factory
+
+    logs.configure("scheduler")
+    config = Config()
+    if config.QUEUE != "procrastinate":
+        raise SystemExit(
+            "app.scheduler hands work to the production queue: set ROUNDTRIP_QUEUE="
+            "procrastinate and a PostgreSQL DATABASE_URL (`make run` schedules in-process)"
+        )
+    factory = make_session_factory(make_engine(config.DATABASE_URL, pool_pre_ping=True))
+    queue = ProcrastinateQueue.from_url(config.DATABASE_URL)
+    timetable = schedule_from_config(config.as_dict())
+    log.info("scheduler %s started", scheduler_name())
+    beat(factory, queue, timetable, scheduler=BlockingScheduler(timezone="UTC")).start()
+
+
+if __name__ == "__main__":
+    main()

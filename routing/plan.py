@@ -69,6 +69,9 @@ class Plan:
     engine: str
     objective: int  # the engine's own objective, for comparing runs of one engine
     wall_time_s: float
+    # The caller's should_stop ended the search early: the plan is the best found by then
+    # (still feasible, every stop accounted for), usually worse than a full run's.
+    stopped: bool = False
 
     @property
     def distance_m(self) -> int:

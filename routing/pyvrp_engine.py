@@ -17,7 +17,7 @@ from routing.model import Problem, amounts
 if TYPE_CHECKING:
     from pyvrp.stop import StoppingCriterion
 
-    from routing.solver import EngineResult, ProgressTracker, SolveParameters
+    from routing.search import Cancellation, EngineResult, ProgressTracker, SolveParameters
 
 
 def supports(problem: Problem) -> bool:
@@ -39,11 +39,17 @@ def solve(
     params: SolveParameters,
     deadline: float,
     tracker: ProgressTracker | None = None,
+    cancel: Cancellation | None = None,
 ) -> EngineResult:
+    """Hybrid genetic search until the deadline, the iteration limit or ``cancel`` says so.
+
+    ``cancel`` is asked between iterations (each takes milliseconds); stopped early, the best
+    solution found so far is returned as usual.
+    """
     import pyvrp
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
-    from routing.solver import EngineResult, drop_penalty
+    from routing.search import EngineResult, drop_penalty
 
     dims = problem.dimensions
     n_loc = problem.distance_m.shape[0]
@@ -109,8 +115,8 @@ def solve(
     settings = pyvrp.SolveParams(
         penalty=pyvrp.PenaltyParams(max_penalty=max(100_000.0, 10.0 * biggest_prize))
     )
-    if tracker is not None:
-        criterion = _Watched(criterion, tracker)
+    if tracker is not None or cancel is not None:
+        criterion = _Watched(criterion, tracker, cancel)
     result = pyvrp.solve(
         data, criterion, seed=params.seed, display=False, collect_stats=False, params=settings
     )
@@ -124,12 +130,22 @@ def solve(
 
 
 class _Watched:
-    """A stopping criterion that also hands each best cost to the progress tracker."""
+    """A stopping criterion that also hands each best cost to the progress tracker, and
+    stops as soon as the caller cancels the search."""
 
-    def __init__(self, inner: StoppingCriterion, tracker: ProgressTracker) -> None:
+    def __init__(
+        self,
+        inner: StoppingCriterion,
+        tracker: ProgressTracker | None = None,
+        cancel: Cancellation | None = None,
+    ) -> None:
         self.inner = inner
         self.tracker = tracker
+        self.cancel = cancel
 
     def __call__(self, best_cost: int) -> bool:
-        self.tracker(best_cost)
+        if self.tracker is not None:
+            self.tracker(best_cost)
+        if self.cancel is not None and self.cancel():
+            return True
         return self.inner(best_cost)

@@ -8,12 +8,14 @@ independent checker, so the plan and the checker cannot disagree.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from multiprocessing import get_context
-from typing import TYPE_CHECKING, Literal
+from multiprocessing.synchronize import Event as ProcessEvent
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,84 +26,53 @@ from routing.plan import Plan, Unassigned
 if TYPE_CHECKING:
     from ortools.constraint_solver import pywrapcp
 
-Engine = Literal["auto", "ortools", "pyvrp"]
-Sequences = list[tuple[int, list[int]]]
+from routing.search import (
+    Cancellation,
+    Engine,
+    EngineResult,
+    Progress,
+    ProgressCallback,
+    ProgressTracker,
+    Sequences,
+    SolveParameters,
+    drop_penalty,
+)
 
-
-@dataclass(frozen=True, slots=True)
-class SolveParameters:
-    time_limit_s: float = 5.0
-    seed: int = 0
-    engine: Engine = "auto"
-    # Stop after this many improving solutions (OR-Tools) or iterations (PyVRP) instead of the
-    # clock: same seed + same inputs then give the same plan, whatever the machine's load.
-    iteration_limit: int | None = None
-    # Parallel searches (a portfolio): worker k uses seed + k (PyVRP) or the k-th first-
-    # solution strategy (OR-Tools); the best plan wins. Workers above 0 run in processes.
-    workers: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """How a running search is doing, for a progress display."""
-
-    elapsed_s: float
-    objective: int  # the engine's own objective of the best plan so far: lower is better
-    first_objective: int  # the first plan's, to say how much the search has gained since
-    improvements: int
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
-class ProgressTracker:
-    """Fed every best-so-far objective by an engine; tells the callback at most once a second."""
-
-    def __init__(self, callback: ProgressCallback, every_s: float = 1.0) -> None:
-        self.callback = callback
-        self.every_s = every_s
-        self.started = time.perf_counter()
-        self.best: int | None = None
-        self.first: int | None = None
-        self.improvements = 0
-        self.told = float("-inf")
-
-    def __call__(self, objective: float) -> None:
-        value = int(objective)
-        if self.best is not None and value >= self.best:
-            return
-        self.best = value
-        self.first = value if self.first is None else self.first
-        self.improvements += 1
-        now = time.perf_counter()
-        if now - self.told >= self.every_s:
-            self.told = now
-            with contextlib.suppress(Exception):  # a display must never stop a search
-                self.callback(Progress(now - self.started, value, self.first, self.improvements))
-
-
-@dataclass(frozen=True, slots=True)
-class EngineResult:
-    routes: Sequences
-    objective: int
-
-
-def drop_penalty(problem: Problem, stop: int) -> int:
-    """High enough that leaving a stop out never pays when it fits anywhere."""
-    biggest_arc = int(problem.distance_m.max()) if problem.distance_m.size else 0
-    biggest_fixed = max(v.fixed_cost for v in problem.vehicles)
-    base = 2 * biggest_arc + biggest_fixed + 1
-    return base * 10 * problem.stops[stop].priority
+__all__ = [
+    "Engine",
+    "Plan",
+    "Progress",
+    "ProgressCallback",
+    "SolveParameters",
+    "solve",
+]
 
 
 def solve(
     problem: Problem,
     params: SolveParameters | None = None,
     progress: ProgressCallback | None = None,
+    *,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Plan:
-    """Plan every stop that can be planned; ``progress`` hears of better plans as they come."""
+    """Plan every stop that can be planned; ``progress`` hears of better plans as they come.
+
+    ``should_stop`` lets the caller cancel a running search: it is asked about every 0.2 s
+    (keep it cheap, e.g. ``threading.Event.is_set``), possibly from a helper thread while
+    OR-Tools searches, so it must be safe to call from another thread. Once it returns True
+    the search ends within a fraction of a second, and the plan is built from the best
+    solution found so far like any other (re-timed, checked, every stop left out explained:
+    stops the search had no time to place are ``NOT_PLANNED_IN_TIME``), with
+    ``Plan.stopped`` set. Stopped before any solution exists, every candidate stop is left
+    out. An exception raised by ``should_stop`` stops the search and is raised from here.
+
+    With ``params.workers > 1`` only this process asks ``should_stop``; once its own search
+    has stopped, the worker processes are told to stop too (through a process-shared event)
+    and their best plans so far still compete.
+    """
     params = params or SolveParameters()
     tracker = ProgressTracker(progress) if progress is not None else None
+    cancel = Cancellation(should_stop) if should_stop is not None else None
     started = time.perf_counter()
     ruled_out = reasons.precheck(problem)
     candidates = [i for i in range(len(problem.stops)) if i not in ruled_out]
@@ -113,7 +84,9 @@ def solve(
     # Keep a little time back for re-timing and explaining what was left out.
     reserve = 0.05 + 0.0003 * len(problem.stops)
     deadline_wall = time.time() + max(0.1, params.time_limit_s - reserve)
-    result = _portfolio(problem, candidates, params, engine, deadline_wall, tracker)
+    result = _portfolio(problem, candidates, params, engine, deadline_wall, tracker, cancel)
+    if cancel is not None and cancel.error is not None:
+        raise cancel.error
     timed = feasibility.check(problem, _repaired(problem, result.routes))
     routes = tuple(t.route for t in timed if t.route.visits)
     planned = {s for r in routes for s in r.stops}
@@ -122,7 +95,14 @@ def solve(
         if stop not in planned:
             left_out.append(reasons.probe(problem, routes, stop))
     left_out.sort(key=lambda u: u.stop)
-    return Plan(routes, tuple(left_out), engine, result.objective, time.perf_counter() - started)
+    return Plan(
+        routes,
+        tuple(left_out),
+        engine,
+        result.objective,
+        time.perf_counter() - started,
+        stopped=cancel is not None and cancel.requested,
+    )
 
 
 def _repaired(problem: Problem, routes: Sequences) -> Sequences:
@@ -145,6 +125,16 @@ def _repaired(problem: Problem, routes: Sequences) -> Sequences:
     return out
 
 
+# In a portfolio's worker process: set by the parent once its own search was stopped.
+_pool_cancelled: ProcessEvent | None = None
+
+
+def _join_pool(cancelled: ProcessEvent) -> None:
+    """Pool initializer: a process-shared event can only reach a worker at its start."""
+    global _pool_cancelled
+    _pool_cancelled = cancelled
+
+
 def _run_engine(
     problem: Problem,
     candidates: Sequence[int],
@@ -153,16 +143,26 @@ def _run_engine(
     deadline_wall: float,
     variant: int,
     tracker: ProgressTracker | None = None,
+    cancel: Cancellation | None = None,
 ) -> EngineResult:
     """One search; module-level so a spawned worker process can run it."""
     deadline = time.perf_counter() + (deadline_wall - time.time())
+    if cancel is None and _pool_cancelled is not None:
+        cancel = Cancellation(_pool_cancelled.is_set)
     if engine == "pyvrp":
         from routing import pyvrp_engine
 
         return pyvrp_engine.solve(
-            problem, candidates, replace(params, seed=params.seed + variant), deadline, tracker
+            problem,
+            candidates,
+            replace(params, seed=params.seed + variant),
+            deadline,
+            tracker,
+            cancel,
         )
-    return solve_ortools(problem, candidates, params, deadline, variant=variant, tracker=tracker)
+    return solve_ortools(
+        problem, candidates, params, deadline, variant=variant, tracker=tracker, cancel=cancel
+    )
 
 
 def _score(problem: Problem, candidates: Sequence[int], result: EngineResult) -> tuple[int, int]:
@@ -187,18 +187,28 @@ def _portfolio(
     engine: str,
     deadline_wall: float,
     tracker: ProgressTracker | None = None,
+    cancel: Cancellation | None = None,
 ) -> EngineResult:
     if params.workers <= 1:
-        return _run_engine(problem, candidates, params, engine, deadline_wall, 0, tracker)
+        return _run_engine(problem, candidates, params, engine, deadline_wall, 0, tracker, cancel)
     # spawn, not fork: the web app solves from a thread, and forking a threaded process is
     # unsafe. Worker start-up eats into their budget; worker 0 searches here meanwhile.
-    with ProcessPoolExecutor(params.workers - 1, mp_context=get_context("spawn")) as pool:
+    context = get_context("spawn")
+    cancelled = context.Event()
+    with ProcessPoolExecutor(
+        params.workers - 1, mp_context=context, initializer=_join_pool, initargs=(cancelled,)
+    ) as pool:
         futures = [
             pool.submit(_run_engine, problem, candidates, params, engine, deadline_wall, k)
             for k in range(1, params.workers)
         ]
-        # Only the search in this process reports progress (a callback cannot cross over).
-        results = [_run_engine(problem, candidates, params, engine, deadline_wall, 0, tracker)]
+        # Only the search in this process reports progress and asks should_stop (callables
+        # cannot cross over); when it was stopped, the event stops the workers' searches.
+        results = [
+            _run_engine(problem, candidates, params, engine, deadline_wall, 0, tracker, cancel)
+        ]
+        if cancel is not None and cancel.requested:
+            cancelled.set()
         results += [f.result() for f in futures]
     return min(results, key=lambda r: _score(problem, candidates, r))
 
@@ -218,8 +228,16 @@ def solve_ortools(
     deadline: float,
     variant: int = 0,
     tracker: ProgressTracker | None = None,
+    cancel: Cancellation | None = None,
 ) -> EngineResult:
-    """OR-Tools routing: every feature of the model (skills, breaks, several windows)."""
+    """OR-Tools routing: every feature of the model (skills, breaks, several windows).
+
+    ``cancel`` is asked from a helper thread while the search runs (in C++, without the GIL);
+    when it says yes, ``RoutingModel.CancelSearch`` ends the search, which keeps the best
+    solution found so far (or one leaving every stop out, if none was found yet). A Python
+    search limit would be asked at every node instead: measured here, that slowed guided
+    local search by a third.
+    """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     n_stops = len(candidates)
@@ -281,7 +299,8 @@ def solve_ortools(
         search.solution_limit = params.iteration_limit
     if tracker is not None:
         model.AddAtSolutionCallback(lambda: tracker(model.CostVar().Max()))
-    solution = model.SolveWithParameters(search)
+    with _cancelled_when(cancel, model):
+        solution = model.SolveWithParameters(search)
     if solution is None:
         return EngineResult([], 0)
     routes: Sequences = []
@@ -293,6 +312,34 @@ def solve_ortools(
             index = solution.Value(model.NextVar(index))
         routes.append((v_index, stops))
     return EngineResult(routes, solution.ObjectiveValue())
+
+
+@contextlib.contextmanager
+def _cancelled_when(cancel: Cancellation | None, model: pywrapcp.RoutingModel) -> Iterator[None]:
+    """While the block runs, a helper thread asks ``cancel`` and cancels the search on a yes.
+
+    It keeps cancelling until the block ends: a cancel that lands before the search has
+    started must not be lost, whatever OR-Tools does with its flag at the start.
+    """
+    if cancel is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while True:
+            if cancel.poll():
+                model.CancelSearch()
+            if done.wait(cancel.every_s):
+                return
+
+    watcher = threading.Thread(target=watch, name="routing-stop-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _add_capacities(

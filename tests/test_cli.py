@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.accounts import services
 from app.accounts.models import User
+from app.cli import main
 from app.cli_words import choose_language
 
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "ROUNDTRIP_LANGUAGES")
@@ -27,6 +28,7 @@ def _plain_locale(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_users_create_adds_a_person_who_can_sign_in(app, session):
     result = app.test_cli_runner().invoke(
+        main,
         args=[
             "users",
             "create",
@@ -38,7 +40,7 @@ def test_users_create_adds_a_person_who_can_sign_in(app, session):
             "support",
             "--password",
             "long-enough-1",
-        ]
+        ],
     )
 
     assert result.exit_code == 0, result.output
@@ -50,6 +52,7 @@ def test_users_create_explains_what_is_wrong(app, session, make_user):
     make_user("support", email="taken@example.org")
 
     result = app.test_cli_runner().invoke(
+        main,
         args=[
             "users",
             "create",
@@ -61,7 +64,7 @@ def test_users_create_explains_what_is_wrong(app, session, make_user):
             "support",
             "--password",
             "short",
-        ]
+        ],
     )
 
     assert result.exit_code == 1
@@ -73,7 +76,7 @@ def test_users_create_explains_what_is_wrong(app, session, make_user):
 def test_users_token_prints_a_working_token(app, client, make_user):
     person = make_user("dispatcher")
 
-    result = app.test_cli_runner().invoke(args=["users", "token", person.email])
+    result = app.test_cli_runner().invoke(main, args=["users", "token", person.email])
 
     assert result.exit_code == 0, result.output
     token = result.output.strip()
@@ -92,7 +95,9 @@ def test_a_wave_can_be_run_by_hand(app, session, clock):
     summary = demo.load(session, now=evening)
     session.commit()
 
-    result = app.test_cli_runner().invoke(args=["wave", "--kind", "final", "--time-limit", "1"])
+    result = app.test_cli_runner().invoke(
+        main, args=["wave", "--kind", "final", "--time-limit", "1"]
+    )
 
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Plans changed or made: ")
@@ -254,7 +259,7 @@ def test_the_command_speaks_the_operators_locale_if_offered(environ, offered, la
 def _create_user(app, password: str, env: dict[str, str]):  # type: ignore[no-untyped-def]
     args = ["users", "create", "--email", "olga@example.org", "--name", "Olga"]
     args += ["--role", "support", "--password", password]
-    return app.test_cli_runner().invoke(args=args, env=env)
+    return app.test_cli_runner().invoke(main, args=args, env=env)
 
 
 def test_with_language_ru_the_command_speaks_russian(app, session):
@@ -273,9 +278,9 @@ def test_with_language_ru_the_command_speaks_russian(app, session):
 def test_a_russian_installation_speaks_russian_unless_the_locale_says_english(app, session):
     app.config["LANGUAGES"] = ("ru", "en")
 
-    russian = app.test_cli_runner().invoke(args=["users", "token", "nobody@example.org"])
+    russian = app.test_cli_runner().invoke(main, args=["users", "token", "nobody@example.org"])
     english = app.test_cli_runner().invoke(
-        args=["users", "token", "nobody@example.org"], env={"LANG": "en_GB.UTF-8"}
+        main, args=["users", "token", "nobody@example.org"], env={"LANG": "en_GB.UTF-8"}
     )
 
     assert russian.output == "Ошибка: Пользователя nobody@example.org нет.\n"

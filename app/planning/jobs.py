@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import metrics
 from app.db import session_scope, utcnow
 from app.errors import DomainError
 from app.fleet.models import Depot
@@ -62,11 +63,6 @@ def run_planning(
     return plan_id
 
 
-# How each search running in this process is doing, by plan id: the board's progress bar
-# reads it. (Another process serving the page sees only the elapsed time.)
-LIVE: dict[int, Progress] = {}
-
-
 def worker_id() -> str:
     """This process and thread, as a run's lease names its worker."""
     name = f"{socket.gethostname()[:50]}:{os.getpid()}:{threading.current_thread().name}"
@@ -78,14 +74,20 @@ def renewal_interval_s(lease_s: float) -> float:
     return min(10.0, lease_s / 3)
 
 
+# How often the keeper writes the search's progress when there is news (the board's bar).
+PROGRESS_EVERY_S = 1.0
+
+
 class LeaseKeeper:
-    """Renews a run's lease from a thread of its own while the run is worked on.
+    """Renews a run's lease, and writes its search's progress, from a thread of its own.
 
     A thread rather than the solver's progress reports: those come only when the search
-    finds a better plan, and a search can go a minute without one. The keeper gives up
-    after ``give_up_after_s`` (a search that hangs must not look alive for ever) and when
-    the run is no longer this worker's (marked failed meanwhile): the run is then left to
-    the sweep, and ``services.store_result`` refuses to overwrite the verdict.
+    finds a better plan, and a search can go a minute without one. Progress goes to the
+    database (about once a second when there is news) so that every web process shows it.
+    The keeper gives up after ``give_up_after_s`` (a search that hangs must not look alive
+    for ever) and when the run is no longer this worker's (cancelled by a dispatcher, or
+    marked failed meanwhile): ``lost`` is then set, which stops the search, and
+    ``services.store_result`` refuses to overwrite the verdict.
     """
 
     def __init__(
@@ -103,8 +105,24 @@ class LeaseKeeper:
         self.lease_s = lease_s
         self.every_s = renewal_interval_s(lease_s)
         self.give_up_at = time.monotonic() + give_up_after_s
+        self.lost = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._progress: Progress | None = None
+        self._written: Progress | None = None
+
+    def report(self, progress: Progress) -> None:
+        """The search's callback: keep the latest; the keeper's thread writes it."""
+        self._progress = progress
+
+    @property
+    def best(self) -> Progress | None:
+        """The search's latest report (its best plan so far), if it made one."""
+        return self._progress
+
+    def should_stop(self) -> bool:
+        """The search asks this: True once the run is no longer this worker's to finish."""
+        return self.lost.is_set()
 
     def __enter__(self) -> LeaseKeeper:
         if isinstance(self.factory.kw.get("bind"), Connection):
@@ -129,12 +147,17 @@ class LeaseKeeper:
             self._thread.join()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.every_s):
+        tick_s = min(PROGRESS_EVERY_S, self.every_s)
+        renewed = time.monotonic()
+        while not self._stop.wait(tick_s):
             if time.monotonic() > self.give_up_at:
                 log.error(
                     "plan %s: still running past its time; lease left to run out", self.plan_id
                 )
                 return
+            news = self._progress if self._progress is not self._written else None
+            if news is None and time.monotonic() - renewed < self.every_s:
+                continue
             try:
                 with session_scope(self.factory) as session:
                     held = services.renew_lease(
@@ -143,13 +166,17 @@ class LeaseKeeper:
                         worker=self.worker,
                         now=utcnow(),
                         lease_s=self.lease_s,
+                        progress=news,
                     )
             except Exception:  # a database hiccup: try again at the next tick
                 log.warning("plan %s: lease not renewed this time", self.plan_id, exc_info=True)
                 continue
             if not held:
                 log.warning("plan %s: lease lost (the run is no longer solving)", self.plan_id)
+                self.lost.set()
                 return
+            renewed = time.monotonic()
+            self._written = news or self._written
 
 
 def solve_started(
@@ -181,15 +208,19 @@ def solve_started(
                 worker=worker,
                 lease_s=lease_s,
                 give_up_after_s=2 * limit + 120,
-            ):
+            ) as keeper:
                 run = services.prepare_run(session, plan_id=plan_id, now=now or utcnow())
                 session.commit()  # nothing locked or open while the search runs
                 result = solve(
                     run.day.problem,
                     params or SolveParameters(time_limit_s=limit),
-                    lambda p: LIVE.__setitem__(plan_id, p),
+                    keeper.report,
+                    should_stop=keeper.should_stop,
                 )
             services.store_result(session, run, result, now=utcnow())
+        if keeper.best is not None and keeper.best.first_objective:
+            first, best = keeper.best.first_objective, keeper.best.objective
+            metrics.SOLVE_GAIN_PERCENT.observe(100 * (first - best) / first)
     except services.RunNotSolving as exc:
         log.warning("planning run %s: %s", plan_id, exc)
     except DomainError as exc:
@@ -212,8 +243,6 @@ def solve_started(
             plan_id,
             say("The solver stopped with an error; nothing of this version was saved. Try again."),
         )
-    finally:
-        LIVE.pop(plan_id, None)
 
 
 def _record_failure(factory: sessionmaker[Session], plan_id: int, error: str) -> None:
@@ -319,12 +348,16 @@ def same_day_wave(
     *,
     time_limit_s: float | None = None,
     now: datetime | None = None,
+    depot_ids: Sequence[int] | None = None,
 ) -> list[int]:
     """Every few minutes: bring each depot's published plan for today up to date."""
     now = now or utcnow()
     with session_scope(factory) as session:
         plans = []
-        for depot in session.scalars(select(Depot).order_by(Depot.id)):
+        query = select(Depot).order_by(Depot.id)
+        if depot_ids is not None:
+            query = query.where(Depot.id.in_(depot_ids))
+        for depot in session.scalars(query):
             today = now.astimezone(ZoneInfo(depot.timezone)).date()
             base = services.published_plan(session, depot_id=depot.id, day=today)
             if base is not None:

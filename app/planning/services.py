@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.accounts.models import User
 from app.db import utcnow
 from app.errors import Conflict, NotFound
 from app.messages import Message, say
@@ -28,11 +30,32 @@ from app.planning.problem import (
 from routing.matrix import GeodesicMatrix, MatrixProvider
 from routing.plan import Plan as Solution
 from routing.plan import Route
-from routing.solver import ProgressCallback, SolveParameters, solve
+from routing.solver import Progress, ProgressCallback, SolveParameters, solve
 
 # How long a planning run's worker may stay silent before the run counts as abandoned (its
 # process died); the worker renews the lease every few seconds while it solves.
 DEFAULT_LEASE_S = 60.0
+# How long a run handed to the job queue may wait for a worker to take it; then it fails
+# with a reason that says so (no worker running, or all of them busy for that long).
+DEFAULT_QUEUE_WAIT_S = 1800.0
+
+
+def never_started(minutes: int) -> Message:
+    """Why a run that no job worker took up failed."""
+    return say(
+        "No job worker started this planning run within %(minutes)s minutes; nothing was "
+        "published. Check that the job workers are running, then plan the day again.",
+        minutes=minutes,
+    )
+
+
+def cancelled(at: datetime, name: str) -> Message:
+    """A run a dispatcher cancelled; ``at`` is local."""
+    return say(
+        "Cancelled by %(name)s at %(time)s; nothing of this version was saved.",
+        name=name,
+        time=f"{at:%H:%M}",
+    )
 
 
 def abandoned(at: datetime) -> Message:
@@ -82,11 +105,13 @@ def start_plan(
     user_id: int | None = None,
     now: datetime | None = None,
     lease_s: float = DEFAULT_LEASE_S,
+    wait_s: float | None = None,
 ) -> Plan:
     """A new version in state 'solving'; commit it so the page can show progress.
 
     Without a time limit, the budget follows the number of orders to plan. The run holds a
-    lease from ``now`` (default: the clock) until its worker takes it over. Runs whose lease
+    lease from ``now`` (default: the clock) until its worker takes it over: ``lease_s`` when
+    the caller solves it at once, ``wait_s`` when it goes to the job queue. Runs whose lease
     ran out are marked failed first; if another run of the day is still solving, this one is
     refused with ``RunInProgress`` (a unique index backs this up against a race).
     """
@@ -124,7 +149,7 @@ def start_plan(
         created_by_user_id=user_id,
         created_at=now,
         heartbeat_at=now,
-        lease_expires_at=now + timedelta(seconds=lease_s),
+        lease_expires_at=now + timedelta(seconds=lease_s if wait_s is None else wait_s),
     )
     try:
         with session.begin_nested():  # the one-solving-run index may refuse it: keep the rest
@@ -174,11 +199,14 @@ def expire_abandoned(session: Session, *, now: datetime) -> list[int]:
         .execution_options(populate_existing=True)
     ).all()
     for plan in stale:
-        went_away = plan.heartbeat_at or plan.created_at
-        at = went_away.astimezone(depot_zone(session, plan.depot_id))
         plan.status = PlanStatus.FAILED
-        plan.error = abandoned(at)
         plan.finished_at = now
+        if plan.worker is None:  # handed to the queue, never taken up
+            waited = (plan.lease_expires_at or now) - plan.created_at
+            plan.error = never_started(max(1, round(waited.total_seconds() / 60)))
+            continue
+        went_away = plan.heartbeat_at or plan.created_at
+        plan.error = abandoned(went_away.astimezone(depot_zone(session, plan.depot_id)))
     session.flush()
     return [p.id for p in stale]
 
@@ -198,6 +226,7 @@ def claim_run(
     if plan is None:
         raise RunNotSolving(say("Plan %(id)s is not solving any more.", id=plan_id))
     plan.worker = worker
+    plan.started_at = plan.started_at or now
     plan.heartbeat_at = now
     plan.lease_expires_at = now + timedelta(seconds=lease_s)
     session.flush()
@@ -205,16 +234,79 @@ def claim_run(
 
 
 def renew_lease(
-    session: Session, *, plan_id: int, worker: str, now: datetime, lease_s: float
+    session: Session,
+    *,
+    plan_id: int,
+    worker: str,
+    now: datetime,
+    lease_s: float,
+    progress: Progress | None = None,
 ) -> bool:
-    """Extend the run's lease; False when it is no longer this worker's solving run."""
+    """Extend the run's lease, with the search's latest ``progress`` if there is news;
+    False when it is no longer this worker's solving run (cancelled, or failed)."""
     plan = _solving(session, plan_id)
     if plan is None or plan.worker != worker:
         return False
     plan.heartbeat_at = now
     plan.lease_expires_at = now + timedelta(seconds=lease_s)
+    if progress is not None:
+        plan.search_improvements = progress.improvements
+        plan.search_first_objective = progress.first_objective
+        plan.search_best_objective = progress.objective
+        plan.progress_at = now
     session.flush()
     return True
+
+
+def run_state(plan: Plan, *, now: datetime) -> dict[str, Any]:
+    """A run's state and progress as JSON values, read from its row alone, so any web
+    process answers the same (the board's bar, the API). ``queued``: no worker has taken
+    it up yet; ``elapsed_s`` counts from when one did."""
+    solving = plan.status == PlanStatus.SOLVING
+    started = plan.started_at or plan.created_at
+    end = now if solving else plan.finished_at or now
+    search = None
+    if solving and plan.search_improvements is not None:
+        first, best = plan.search_first_objective or 0, plan.search_best_objective or 0
+        gain = (first - best) / first if first else 0
+        search = {"improvements": plan.search_improvements, "gain_percent": round(100 * gain, 1)}
+    return {
+        "search": search,
+        "queued": solving and plan.worker is None,
+        "status": plan.status,
+        "version": plan.version,
+        "elapsed_s": round(max(0.0, (end - started).total_seconds()), 1),
+        "time_limit_s": plan.time_limit_s,
+        "stops_assigned": plan.stops_assigned,
+        "stops_unassigned": plan.stops_unassigned,
+    }
+
+
+def cancel_run(session: Session, *, plan_id: int, user_id: int | None, now: datetime) -> Plan:
+    """Stop a run that is solving: it ends 'cancelled' at once (the day may be planned
+    again straight away); its worker sees that within a second, stops the search and
+    stores nothing. ``RunNotSolving`` if it already ended."""
+    plan = _solving(session, plan_id)
+    if plan is None:
+        found = session.get(Plan, plan_id)
+        if found is None:
+            raise NotFound(say("There is no plan %(id)s.", id=plan_id))
+        raise RunNotSolving(
+            say(
+                "Version %(version)s is no longer being planned; there is nothing to cancel.",
+                version=found.version,
+            )
+        )
+    name = "—"
+    if user_id is not None:
+        user = session.get(User, user_id)
+        name = user.name if user is not None else name
+    plan.status = PlanStatus.CANCELLED
+    plan.finished_at = now
+    plan.cancelled_by_user_id = user_id
+    plan.error = cancelled(now.astimezone(depot_zone(session, plan.depot_id)), name)
+    session.flush()
+    return plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +354,8 @@ def store_result(
     if plan is None:
         raise RunNotSolving(
             say(
-                "Plan %(id)s was marked failed while it was solving; its result is dropped.",
+                "Plan %(id)s was cancelled or marked failed while it was solving; its result "
+                "is dropped.",
                 id=run.plan.id,
             )
         )

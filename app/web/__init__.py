@@ -16,12 +16,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     register_database(app)
+    register_queue(app)
     sweep_abandoned_runs(app)
     register_security(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
-    register_commands(app)
     register_scheduler(app)
     return app
 
@@ -32,8 +32,21 @@ def register_database(app: Flask) -> None:
     database.init_app(app)
 
 
+def register_queue(app: Flask) -> None:
+    from app.web import background, observability
+
+    background.init_app(app)
+    observability.init_app(app, lambda: app.extensions[background.QUEUE_KEY].depth())
+
+
 def register_security(app: Flask) -> None:
     from app.web import security
+
+    if app.config.get("PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     security.register_security(app)
 
@@ -84,25 +97,15 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_scheduler(app: Flask) -> None:
-    """Start the in-process scheduler when configured (on for `roundtrip run`, off in tests)."""
+    """The embedded mode's scheduler on a thread of this process, when configured (on for
+    `make run`; off in tests and under gunicorn, where `python -m app.scheduler` runs it)."""
     if not app.config.get("SCHEDULER_ENABLED"):
         return
-    from app.scheduler import build_scheduler
+    from app.scheduler import beat, schedule_from_config
+    from app.web.background import queue
     from app.web.database import EXTENSION_KEY
 
-    scheduler = build_scheduler(
-        app.extensions[EXTENSION_KEY],
-        app.config["SCHEDULER_TIMEZONE"],
-        planning_waves=app.config["PLANNING_WAVES"],
-        waves_by_depot=app.config.get("PLANNING_WAVES_BY_DEPOT"),
-        planning_time_limit_s=app.config["PLANNING_TIME_LIMIT_S"],
-        same_day_every_min=app.config["SAME_DAY_WAVE_MINUTES"],
-    )
+    with app.app_context():
+        scheduler = beat(app.extensions[EXTENSION_KEY], queue(), schedule_from_config(app.config))
     scheduler.start()
     app.extensions["roundtrip.scheduler"] = scheduler
-
-
-def register_commands(app: Flask) -> None:
-    from app.cli import register
-
-    register(app)

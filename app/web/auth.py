@@ -30,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _client_ip() -> str:
-    # request.remote_addr: behind a reverse proxy, wrap the app in werkzeug's ProxyFix.
+    # request.remote_addr: behind a reverse proxy, ROUNDTRIP_PROXIES makes it the client.
     return request.remote_addr or "unknown"
 
 

@@ -21,6 +21,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+import app.models  # noqa: F401  (every table registered before the first session)
 from app.db import is_lock_contention, make_engine, make_session_factory
 
 EXTENSION_KEY = "roundtrip.session_factory"

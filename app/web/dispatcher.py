@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +40,7 @@ from app.planning import services as planning_services
 from app.planning.models import Plan, PlanChange, PlanStatus
 from app.web import bounds
 from app.web.auth import area_required
+from app.web.background import queue
 from app.web.bounds import ID_RULE
 from app.web.database import db, session_factory
 from app.web.forms import ImportOrdersForm, MoveStopForm, PlanDayForm, PublishForm
@@ -158,6 +158,9 @@ def start_plan() -> Response:
             user_id=current_user.id,
             now=utcnow(),
             lease_s=lease_s,
+            wait_s=current_app.config.get(
+                "PLANNING_QUEUE_WAIT_S", planning_services.DEFAULT_QUEUE_WAIT_S
+            ),
         )
         db().commit()
     except planning_services.RunInProgress as exc:
@@ -167,19 +170,31 @@ def start_plan() -> Response:
         db().rollback()
         flash(explain(exc), "warning")
         return redirect(url_for("dispatcher.index", day=day.isoformat()))
-    factory = session_factory()
-    if current_app.config.get("PLANNING_INLINE"):
-        planning_jobs.solve_started(factory, plan_id=plan.id, lease_s=lease_s)
-    else:
-        # Solving takes seconds: never inside the request. One thread per run is enough for
-        # the embedded mode; production hands this to the job queue (O2).
-        threading.Thread(
-            target=planning_jobs.solve_started,
-            kwargs={"factory": factory, "plan_id": plan.id, "lease_s": lease_s},
-            daemon=True,
-            name=f"plan-{plan.id}",
-        ).start()
+    # Solving takes seconds to minutes: never inside the request. The queue's worker takes
+    # the run up; until then the page says it waits for one.
+    queue().enqueue(
+        "planning.solve",
+        {"plan_id": plan.id, "lease_s": lease_s},
+        key=f"plan:{plan.id}",
+        urgent=True,
+    )
     return redirect(url_for("dispatcher.plan", plan_id=plan.id))
+
+
+@bp.post(f"/plans/<{ID_RULE}:plan_id>/cancel")
+@area_required("dispatcher")
+def cancel_plan(plan_id: int) -> Response:
+    """Stop a run that is solving; the day can be planned again at once."""
+    form = PublishForm()  # a bare CSRF-protected form
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        planning_services.cancel_run(db(), plan_id=plan_id, user_id=current_user.id, now=utcnow())
+        db().commit()
+    except DomainError as exc:
+        db().rollback()
+        flash(explain(exc), "warning")
+    return redirect(url_for("dispatcher.plan", plan_id=plan_id))
 
 
 def _refused(exc: planning_services.RunInProgress) -> Response:
@@ -196,26 +211,8 @@ def _plan_or_404(plan_id: int) -> Plan:
 
 
 def _status(plan: Plan) -> dict[str, Any]:
-    elapsed = (utcnow() - plan.created_at).total_seconds()
-    live = planning_jobs.LIVE.get(plan.id)
-    search = None
-    if live is not None:
-        gain = (
-            (live.first_objective - live.objective) / live.first_objective
-            if live.first_objective
-            else 0
-        )
-        search = {"improvements": live.improvements, "gain_percent": round(100 * gain, 1)}
-    return {
-        "search": search,
-        "status": plan.status,
-        "version": plan.version,
-        "elapsed_s": round(elapsed, 1),
-        "time_limit_s": plan.time_limit_s,
-        "stops_assigned": plan.stops_assigned,
-        "stops_unassigned": plan.stops_unassigned,
-        "error": localize(plan.error) if plan.error else None,
-    }
+    state = planning_services.run_state(plan, now=utcnow())
+    return {**state, "error": localize(plan.error) if plan.error else None}
 
 
 @bp.get(f"/plans/<{ID_RULE}:plan_id>/status")
@@ -371,9 +368,9 @@ def plan(plan_id: int) -> str:
         move_form=move_form,
         words=_plan_words(),
         ready=ready,
-        # A failed run offers to plan the day again.
+        # A failed or cancelled run offers to plan the day again.
         plan_form=PlanDayForm(depot_id=depot.id, day=found.delivery_day.isoformat())
-        if found.status == PlanStatus.FAILED
+        if found.status in (PlanStatus.FAILED, PlanStatus.CANCELLED)
         else None,
     )
 
@@ -473,6 +470,7 @@ def _plan_words() -> dict[str, str]:
     %(name)s itself (so these stay unformatted here) and renders them as text."""
     return {
         "elapsed": _("%(elapsed)s s of %(limit)s s"),
+        "queued": _("Waiting for a free planning worker; the search starts as soon as one is."),
         "improvements": _("better plans found so far: %(count)s"),
         "gain": _("the best is %(percent)s %% better than the first"),
         "map_credit": _("© map data contributors"),

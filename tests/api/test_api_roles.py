@@ -26,6 +26,8 @@ ACCESS: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "api-docs.openapi_json"): ANYONE,
     ("GET", "api-docs.openapi_swagger_ui"): ANYONE,
     ("GET", "health.health"): ANYONE,
+    ("GET", "health.live"): ANYONE,
+    ("GET", "health.ready"): ANYONE,
     ("GET", "delivery_windows.delivery_windows"): ANYONE,
     ("POST", "tokens.create_token"): ANYONE,
     ("GET", "tokens.list_tokens"): EVERY_ROLE,
@@ -47,6 +49,10 @@ ACCESS: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "fleet.create_courier"): PLANNERS,
     ("GET", "fleet.list_shifts"): PLANNERS | {COURIER},
     ("POST", "fleet.create_shift"): PLANNERS,
+    ("POST", "planning_runs.start_run"): PLANNERS,
+    ("GET", "planning_runs.get_run"): PLANNERS,
+    ("POST", "planning_runs.cancel_run"): PLANNERS,
+    ("POST", "planning_runs.publish_run"): PLANNERS,
 }
 
 
@@ -87,7 +93,12 @@ def callers(client, make_user, world, session):  # type: ignore[no-untyped-def]
 def test_each_role_gets_exactly_what_the_table_gives_it(app, client, callers, world, subtests):
     """Allowed: past the role check (the empty request may still be 404 or 422). Denied: 403.
     Without credentials: 401 unless the endpoint is open to anyone."""
-    params = {"customer_id": world.customer.id, "order_id": 1, "token_id": 2_000_000_000}
+    params = {
+        "customer_id": world.customer.id,
+        "order_id": 1,
+        "token_id": 2_000_000_000,
+        "plan_id": 2_000_000_000,
+    }
     for method, endpoint in sorted(ACCESS):
         with app.test_request_context():
             rule = next(r for r in app.url_map.iter_rules(endpoint))

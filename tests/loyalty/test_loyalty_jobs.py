@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 
 from app.customers.models import Customer
 from app.db import session_scope
-from app.scheduler import build_scheduler, describe
 from loyalty import jobs, services
 from loyalty.models import EntryKind, LedgerEntry
 from tests.loyalty.conftest import T0
@@ -46,16 +45,3 @@ def test_expiry_job_is_safe_to_run_twice(committed_factory):
         )
         assert expired == 2
         assert [services.balance(s, customer_id=i) for i in ids] == [0, 0]
-
-
-def test_scheduler_has_the_nightly_expiry(committed_factory):
-    factory = committed_factory
-    scheduler = build_scheduler(factory, "Europe/Moscow")
-
-    jobs_listed = describe(scheduler)
-
-    by_id = {j["id"]: j["trigger"] for j in jobs_listed}
-    # No depot yet: no evening planning wave (tests/planning/test_wave_schedule.py has them).
-    assert set(by_id) == {"loyalty-expire-points", "planning-same-day", "planning-sweep-abandoned"}
-    assert "0:20:00" in by_id["planning-same-day"]
-    assert "hour='3'" in by_id["loyalty-expire-points"]

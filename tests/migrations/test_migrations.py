@@ -35,7 +35,8 @@ def table_names(url: str) -> set[str]:
 def test_empty_database_upgrades_to_head_with_every_table(empty_database):
     migrate.upgrade(empty_database)
 
-    assert table_names(empty_database) == set(Base.metadata.tables) | {"alembic_version"}
+    ours = {t for t in table_names(empty_database) if not t.startswith("procrastinate_")}
+    assert ours == set(Base.metadata.tables) | {"alembic_version"}
 
 
 def test_models_and_migrations_agree(empty_database):

@@ -9,8 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from app.background.queue import InlineQueue
+from app.background.tasks import runner
 from app.orders.models import Order, OrderStatus
 from app.planning.models import Plan, PlanChange
+from app.web.background import QUEUE_KEY
 from tests.conftest import csrf_token
 from tests.planning.conftest import DAY
 
@@ -18,10 +21,11 @@ EVENING_BEFORE = datetime(2030, 1, 14, 18, tzinfo=UTC)  # 21:00 in Moscow, the d
 
 
 @pytest.fixture
-def board(app, client, login_as, clock):  # type: ignore[no-untyped-def]
+def board(app, client, login_as, clock, session_factory):  # type: ignore[no-untyped-def]
     """A dispatcher signed in the evening before DAY, planning inline in one second."""
     clock(EVENING_BEFORE)
-    app.config.update(PLANNING_INLINE=True, PLANNING_TIME_LIMIT_S=1)
+    app.config.update(PLANNING_TIME_LIMIT_S=1)
+    app.extensions[QUEUE_KEY] = InlineQueue(runner(session_factory))
     login_as("dispatcher")
     return client
 
@@ -136,33 +140,50 @@ def test_a_move_is_checked_before_saving_and_an_override_needs_a_reason(board, s
 
 
 def test_progress_says_how_the_search_is_going(board, session, day):
-    from app.planning import jobs, services
+    """The worker's renewals carry the search's progress into the plan's row, so any web
+    process shows it (not only the one that runs the search)."""
+    from app.planning import services
     from routing.solver import Progress
 
     plan = services.start_plan(
         session, depot_id=day.depot.id, day=DAY, time_limit_s=30, now=EVENING_BEFORE
     )
-    session.commit()
-    jobs.LIVE[plan.id] = Progress(
-        elapsed_s=3.0, objective=900, first_objective=1000, improvements=5
+    services.claim_run(session, plan_id=plan.id, worker="w1", now=EVENING_BEFORE, lease_s=60)
+    held = services.renew_lease(
+        session,
+        plan_id=plan.id,
+        worker="w1",
+        now=EVENING_BEFORE,
+        lease_s=60,
+        progress=Progress(elapsed_s=3.0, objective=900, first_objective=1000, improvements=5),
     )
-    try:
-        status = board.get(f"/dispatcher/plans/{plan.id}/status").get_json()
-    finally:
-        jobs.LIVE.pop(plan.id)
+    session.commit()
 
+    status = board.get(f"/dispatcher/plans/{plan.id}/status").get_json()
+
+    assert held
     assert status["status"] == "solving"
     assert status["search"] == {"improvements": 5, "gain_percent": 10.0}
 
 
-def test_a_finished_search_leaves_no_progress_behind(board, session, day):
-    from app.planning import jobs
+def test_a_run_nobody_has_taken_up_says_it_waits_for_a_worker(board, session, day):
+    from app.planning import services
 
+    plan = services.start_plan(
+        session, depot_id=day.depot.id, day=DAY, time_limit_s=30, now=EVENING_BEFORE, wait_s=600
+    )
+    session.commit()
+
+    status = board.get(f"/dispatcher/plans/{plan.id}/status").get_json()
+
+    assert (status["status"], status["queued"], status["search"]) == ("solving", True, None)
+
+
+def test_a_finished_search_shows_no_progress_bar(board, session, day):
     location = plan_the_day(board)
 
-    plan_id = int(location.rstrip("/").split("/")[-1])
-    assert plan_id not in jobs.LIVE
-    assert board.get(location + "/status").get_json()["search"] is None
+    status = board.get(location + "/status").get_json()
+    assert (status["status"], status["search"], status["queued"]) == ("ready", None, False)
 
 
 def test_a_move_form_with_a_bad_stop_number_names_the_field_and_saves_nothing(board, session, day):
@@ -177,3 +198,25 @@ def test_a_move_form_with_a_bad_stop_number_names_the_field_and_saves_nothing(bo
 
     assert "The move was not saved: As stop number:" in shown
     assert not session.scalars(select(PlanChange)).all()
+
+
+def test_the_dispatcher_cancels_a_run_and_can_plan_the_day_again(board, session, day):
+    from app.planning import services
+
+    plan = services.start_plan(
+        session, depot_id=day.depot.id, day=DAY, time_limit_s=30, now=EVENING_BEFORE, wait_s=600
+    )
+    session.commit()
+    page = board.get(f"/dispatcher/plans/{plan.id}").get_data(as_text=True)
+    assert 'data-testid="cancel-run"' in page
+
+    cancelled = board.post(
+        f"/dispatcher/plans/{plan.id}/cancel", data={"csrf_token": csrf_token(page)}
+    )
+    shown = board.get(cancelled.headers["Location"]).get_data(as_text=True)
+
+    assert cancelled.status_code == 302
+    assert "This run was cancelled." in shown
+    assert 'data-testid="plan-again"' in shown
+    session.expire_all()
+    assert session.get(Plan, plan.id).status == "cancelled"

@@ -41,9 +41,11 @@ def test_dispatcher_plans_the_demo_day_and_sees_every_route(board_app):
         expect(page.get_by_test_id("progress")).to_be_visible()
         page.screenshot(path=ARTEFACTS / "dispatch-board-solving.png")
         expect(page.get_by_test_id("map")).to_be_visible(timeout=30_000)
-        lines = page.locator("path.route-line").count()
         unassigned_items = page.get_by_test_id("unassigned").locator("li").count()
-        rows = page.get_by_test_id("route-row").count()
+        rows = page.get_by_test_id("route-row").count()  # in the page as served
+        # The map draws its lines from script after load: wait for them, do not count early.
+        expect(page.locator("path.route-line")).to_have_count(rows, timeout=15_000)
+        lines = page.locator("path.route-line").count()
         page.screenshot(path=ARTEFACTS / "dispatch-board-plan.png", full_page=True)
 
         # Move the first stop of the earliest route to the end of the route that ends last.

@@ -40,6 +40,7 @@ def test_a_run_whose_lease_ran_out_is_marked_failed_with_when_its_worker_went_aw
     plan = services.start_plan(
         session, depot_id=day.depot.id, day=DAY, time_limit_s=2, now=T0, lease_s=60
     )
+    services.claim_run(session, plan_id=plan.id, worker="w1", now=T0, lease_s=60)
 
     assert services.expire_abandoned(session, now=T0 + timedelta(seconds=59)) == []
     assert services.expire_abandoned(session, now=T0 + timedelta(seconds=61)) == [plan.id]
@@ -50,6 +51,22 @@ def test_a_run_whose_lease_ran_out_is_marked_failed_with_when_its_worker_went_aw
         "published. Plan the day again."
     )
     assert plan.finished_at == T0 + timedelta(seconds=61)
+
+
+def test_a_run_no_worker_took_up_fails_saying_the_workers_may_be_down(session, day):
+    """Handed to the queue with 10 minutes to be taken up, and nobody did."""
+    plan = services.start_plan(
+        session, depot_id=day.depot.id, day=DAY, time_limit_s=2, now=T0, wait_s=600
+    )
+
+    assert services.expire_abandoned(session, now=T0 + timedelta(minutes=9)) == []
+    assert services.expire_abandoned(session, now=T0 + timedelta(minutes=11)) == [plan.id]
+
+    assert plan.status == PlanStatus.FAILED
+    assert plan.error == (
+        "No job worker started this planning run within 10 minutes; nothing was published. "
+        "Check that the job workers are running, then plan the day again."
+    )
 
 
 def test_a_renewed_lease_keeps_the_run_and_its_reason_names_the_last_renewal(session, day):
@@ -421,3 +438,33 @@ def test_a_run_killed_with_its_server_shows_failed_and_the_day_plans_again(insta
         assert plan_row(url, int(new_location.rsplit("/", 1)[1]))[0] == "solving"
     finally:
         server.kill()
+
+
+def test_a_cancelled_run_stops_its_search_and_stores_nothing(committed_factory, demo_day):
+    """A dispatcher cancels a 60 s search once it has started: the worker sees it at its
+    next renewal, stops the search, and the run stays cancelled with no routes."""
+    depot_id, day = demo_day
+    with session_scope(committed_factory) as s:
+        plan_id = services.start_plan(s, depot_id=depot_id, day=day, time_limit_s=60).id
+    worker = threading.Thread(
+        target=jobs.solve_started,
+        kwargs={"factory": committed_factory, "plan_id": plan_id, "lease_s": 3},
+    )
+    worker.start()
+
+    def searching() -> bool:
+        with session_scope(committed_factory) as s:
+            return s.get_one(Plan, plan_id).progress_at is not None
+
+    wait_until(searching, timeout_s=60, what="the search's first progress report")
+    with session_scope(committed_factory) as s:
+        services.cancel_run(
+            s, plan_id=plan_id, user_id=None, now=s.get_one(Plan, plan_id).progress_at
+        )
+    worker.join(timeout=40)  # far less than the 60 s the search was given
+
+    assert not worker.is_alive(), "the search went on after the run was cancelled"
+    with session_scope(committed_factory) as s:
+        plan = s.get_one(Plan, plan_id)
+        assert (plan.status, plan.routes, plan.unassigned) == (PlanStatus.CANCELLED, [], [])
+        assert plan.search_improvements >= 1

@@ -72,10 +72,19 @@ API_CONFIG = {
 
 
 def init_app(app: Flask) -> None:
-    from app.web.api import customers, fleet, health, loyalty, orders, tokens, windows
+    from app.web.api import (
+        customers,
+        fleet,
+        health,
+        loyalty,
+        orders,
+        planning_runs,
+        tokens,
+        windows,
+    )
 
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
     api = RoundtripApi(app)
-    for module in (health, tokens, orders, customers, loyalty, fleet, windows):
+    for module in (health, tokens, orders, customers, loyalty, fleet, windows, planning_runs):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)

@@ -42,6 +42,11 @@
   function pollProgress() {
     fetch(data.status_url).then(r => r.json()).then(s => {
       if (s.status !== "solving") { window.location.reload(); return; }
+      if (s.queued) {
+        document.getElementById("progress-text").textContent = say("queued");
+        setTimeout(pollProgress, 2000);
+        return;
+      }
       const pct = Math.min(99, Math.round(100 * s.elapsed_s / s.time_limit_s));
       document.getElementById("bar").style.width = pct + "%";
       const parts = [say("elapsed", {elapsed: Math.round(s.elapsed_s), limit: Math.round(s.time_limit_s)})];
