@@ -1,9 +1,16 @@
-"""Ledger operations: lock the account, check the idempotency key, write, flush.
+"""Ledger operations: check the idempotency key, apply the rules, write, flush.
 
-Every write takes the customer's account row lock (SELECT ... FOR UPDATE) before anything
-else, so concurrent writes for one customer run one after another and a retried request
-finds the first one's entries. Debits are allocated to grants oldest-expiring first; a
-grant's unused points are its points minus its allocations, which makes expiry exact.
+Every write updates the customer's account row (its running balance and its version), so
+writes for one customer run one after another, each seeing the one before, while writes for
+different customers never wait for each other. Debits are allocated to grants
+oldest-expiring first; the unused points of each grant are kept in ``ledger_unused_grants``,
+which makes expiry exact and lets a debit read a few index entries instead of the customer's
+history.
+
+Two paths write the same entries. On PostgreSQL the common cases (a grant; a debit that
+passes its checks) are one statement each (``loyalty.postgres``). Everything else, and
+everything on SQLite, takes the reference path: lock the account (SELECT ... FOR UPDATE),
+look the key up, expire what is due, decide in Python, write.
 """
 
 from __future__ import annotations
@@ -13,28 +20,127 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 
 from app.customers.models import Customer
 from app.errors import Conflict, ErrorCollector, NotFound, ValidationFailed
 from app.messages import Message, say, say_n
-from loyalty.models import EntryKind, LedgerAllocation, LedgerEntry, LoyaltyAccount
+from loyalty import postgres
+from loyalty.models import EntryKind, LedgerAllocation, LedgerEntry, LoyaltyAccount, UnusedGrant
 from loyalty.policy import LoyaltyRules
 
 DEFAULT_RULES = LoyaltyRules()
 
+# Table-level statements: the ORM's copy of an account is expired by hand (_forget_account).
+_ACCOUNT_TABLE = cast(Table, LoyaltyAccount.__table__)
+_UNUSED_TABLE = cast(Table, UnusedGrant.__table__)
+_ALLOCATION_TABLE = cast(Table, LedgerAllocation.__table__)
+_ACCOUNTS = _ACCOUNT_TABLE.c
+_UNUSED = _UNUSED_TABLE.c
+_ENTRIES = LedgerEntry.__mapper__
+_SPEND = (
+    update(_UNUSED_TABLE)
+    .where(_UNUSED.entry_id == bindparam("grant_id"))
+    .values(unused_points=_UNUSED.unused_points - bindparam("taken"))
+)
+
+
+# json.dumps(..., sort_keys=True, default=str) builds this encoder on every call.
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=str)
+
 
 def _fingerprint(operation: str, **fields: object) -> str:
-    payload = json.dumps([operation, fields], sort_keys=True, default=str)
+    payload = _FINGERPRINT_JSON.encode([operation, fields])
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def lock_account(session: Session, customer_id: int) -> LoyaltyAccount:
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """The account as its lock found it, or as a write left it."""
+
+    customer_id: int
+    balance_points: int
+    owed_points: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An entry about to be written. A credit is a grant: it expires."""
+
+    customer_id: int
+    kind: EntryKind
+    points: int
+    reason: str
+    source: str | None
+    key: str
+    fingerprint: str
+    now: datetime
+    rules: LoyaltyRules
+    user_id: int | None = None
+    shortfall: int = 0
+
+    @property
+    def expires_at(self) -> datetime | None:
+        if self.points <= 0:
+            return None
+        return self.now + timedelta(days=self.rules.grant_lifetime_days)
+
+    def row(self) -> dict[str, Any]:
+        """The entry's columns."""
+        return {
+            "customer_id": self.customer_id,
+            "kind": self.kind.value,
+            "points": self.points,
+            "shortfall_points": self.shortfall,
+            "reason": self.reason,
+            "source": self.source,
+            "idempotency_key": self.key,
+            "request_fingerprint": self.fingerprint,
+            "created_by_user_id": self.user_id,
+            "created_at": self.now,
+            "expires_at": self.expires_at,
+        }
+
+
+def _fast(session: Session) -> bool:
+    """Whether the one-statement writes of loyalty.postgres can be tried."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _forget_account(session: Session, customer_id: int) -> None:
+    """Expire the session's copy of the account, if it holds one: the row was written with
+    SQL the ORM does not follow, and a later ``balance()`` must not read the old figures."""
+    # The identity key spelled out (class, primary key, token): identity_key() would build
+    # it through the mapper on every write.
+    account = session.identity_map.get((LoyaltyAccount, (customer_id,), None))
+    if account is not None:
+        session.expire(account)
+
+
+def _locked(session: Session, customer_id: int) -> AccountState | None:
+    row = session.execute(
+        select(
+            LoyaltyAccount.customer_id,
+            LoyaltyAccount.balance_points,
+            LoyaltyAccount.owed_points,
+            LoyaltyAccount.version,
+        )
+        .where(LoyaltyAccount.customer_id == customer_id)
+        .with_for_update()
+    ).one_or_none()
+    return None if row is None else AccountState(*row)
+
+
+def lock_account(session: Session, customer_id: int) -> AccountState:
     """The customer's account, created if needed, locked until the transaction ends."""
+    if (account := _locked(session, customer_id)) is not None:
+        return account
     if session.get(Customer, customer_id) is None:
         raise NotFound(say("There is no customer %(id)s.", id=str(customer_id)))
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -45,23 +151,21 @@ def lock_account(session: Session, customer_id: int) -> LoyaltyAccount:
             balance_points=0,
             owed_points=0,
             written_off_points=0,
+            version=0,
             updated_at=func.now(),
         )
         .on_conflict_do_nothing(index_elements=["customer_id"])
     )
-    return session.scalars(
-        select(LoyaltyAccount)
-        .where(LoyaltyAccount.customer_id == customer_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    account = _locked(session, customer_id)
+    assert account is not None, "the account row was just inserted"
+    return account
 
 
 def applied(session: Session, *, customer_id: int, key: str) -> bool:
     """Whether a write with this idempotency key is already in the ledger.
 
-    Takes the account lock first (as every write does), so a concurrent request with the
-    same key waits until the first one commits, then sees its entries and replays them.
+    Takes the account lock first, so a concurrent request with the same key waits until the
+    first one commits, then sees its entries and replays them.
     """
     lock_account(session, customer_id)
     found = session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key))
@@ -84,40 +188,95 @@ def _replayed(session: Session, keys: Sequence[str], fingerprint: str) -> list[L
     return found
 
 
+class Taken(NamedTuple):
+    """Points a debit takes from one grant, and how many the grant keeps."""
+
+    grant_id: int
+    points: int
+    left: int
+
+
 def _write(
     session: Session,
-    account: LoyaltyAccount,
+    draft: Draft,
     *,
-    kind: EntryKind,
-    points: int,
-    reason: str,
-    source: str | None,
-    key: str,
-    fingerprint: str,
-    now: datetime,
-    rules: LoyaltyRules,
-    user_id: int | None = None,
-    shortfall: int = 0,
-) -> LedgerEntry:
-    grant = points > 0
-    entry = LedgerEntry(
-        customer_id=account.customer_id,
-        kind=kind,
-        points=points,
-        shortfall_points=shortfall,
-        reason=reason,
-        source=source,
-        idempotency_key=key,
-        request_fingerprint=fingerprint,
-        created_by_user_id=user_id,
-        created_at=now,
-        expires_at=now + timedelta(days=rules.grant_lifetime_days) if grant else None,
-    )
+    taken: Sequence[Taken] = (),
+    owed_change: int = 0,
+    written_off_change: int = 0,
+) -> tuple[LedgerEntry, AccountState]:
+    """Write one entry under the account lock: the entry, its unused-grant row or its
+    allocations, and the account's running figures."""
+    entry = LedgerEntry(**draft.row())
     session.add(entry)
-    account.balance_points += points
-    account.updated_at = now
     session.flush()
+    if draft.expires_at is not None:
+        session.execute(
+            _UNUSED_TABLE.insert().values(
+                entry_id=entry.id,
+                customer_id=draft.customer_id,
+                expires_at=draft.expires_at,
+                unused_points=draft.points,
+            )
+        )
+    if taken:
+        session.execute(
+            _ALLOCATION_TABLE.insert(),
+            [
+                {"debit_entry_id": entry.id, "grant_entry_id": t.grant_id, "points": t.points}
+                for t in taken
+            ],
+        )
+        if spent := [{"grant_id": t.grant_id, "taken": t.points} for t in taken if t.left]:
+            session.execute(_SPEND, spent)
+        if used_up := [t.grant_id for t in taken if not t.left]:
+            session.execute(delete(_UNUSED_TABLE).where(_UNUSED.entry_id.in_(used_up)))
+    row = session.execute(
+        update(_ACCOUNT_TABLE)
+        .where(_ACCOUNTS.customer_id == draft.customer_id)
+        .values(
+            balance_points=_ACCOUNTS.balance_points + draft.points,
+            owed_points=_ACCOUNTS.owed_points + owed_change,
+            written_off_points=_ACCOUNTS.written_off_points + written_off_change,
+            version=_ACCOUNTS.version + 1,
+            updated_at=draft.now,
+        )
+        .returning(
+            _ACCOUNTS.customer_id,
+            _ACCOUNTS.balance_points,
+            _ACCOUNTS.owed_points,
+            _ACCOUNTS.version,
+        )
+    ).one()
+    _forget_account(session, draft.customer_id)
+    return entry, AccountState(*row)
+
+
+def _persisted(session: Session, row: dict[str, Any], entry_id: int) -> LedgerEntry:
+    """The entry a one-statement write stored, as the session's own object, without a query.
+
+    The values go straight into the instance's ``__dict__``, as when the ORM loads a row:
+    set one by one through the instrumented attributes they cost several times as much."""
+    if not _ENTRIES.configured:  # the constructor would have configured the mappers
+        configure_mappers()
+    entry: LedgerEntry = _ENTRIES.class_manager.new_instance()
+    entry.__dict__.update(row, id=entry_id)
+    make_transient_to_detached(entry)
+    session.add(entry)
     return entry
+
+
+def _take(amount: int, grants: Sequence[tuple[LedgerEntry, int]]) -> list[Taken]:
+    """Take ``amount`` points from the grants in the order given."""
+    taken = []
+    for grant, unused in grants:
+        if amount <= 0:
+            break
+        points = min(unused, amount)
+        taken.append(Taken(grant.id, points, unused - points))
+        amount -= points
+    if amount > 0:
+        raise AssertionError("debit larger than the unused grants: the ledger is inconsistent")
+    return taken
 
 
 def _grants(
@@ -128,24 +287,17 @@ def _grants(
     open_at: datetime | None = None,
 ) -> list[tuple[LedgerEntry, int]]:
     """Grants with unused points, oldest-expiring first, with how many are unused."""
-    query = select(LedgerEntry).where(
-        LedgerEntry.customer_id == customer_id, LedgerEntry.expires_at.is_not(None)
+    query = (
+        select(LedgerEntry, UnusedGrant.unused_points)
+        .join(UnusedGrant, UnusedGrant.entry_id == LedgerEntry.id)
+        .where(UnusedGrant.customer_id == customer_id)
     )
     if expired_by is not None:
-        query = query.where(LedgerEntry.expires_at <= expired_by)
+        query = query.where(UnusedGrant.expires_at <= expired_by)
     if open_at is not None:
-        query = query.where(LedgerEntry.expires_at > open_at)
-    grants = list(session.scalars(query.order_by(LedgerEntry.expires_at, LedgerEntry.id)))
-    if not grants:
-        return []
-    used = dict(
-        session.execute(
-            select(LedgerAllocation.grant_entry_id, func.sum(LedgerAllocation.points))
-            .where(LedgerAllocation.grant_entry_id.in_([g.id for g in grants]))
-            .group_by(LedgerAllocation.grant_entry_id)
-        ).all()
-    )
-    return [(g, g.points - int(used.get(g.id, 0))) for g in grants if g.points > used.get(g.id, 0)]
+        query = query.where(UnusedGrant.expires_at > open_at)
+    query = query.order_by(UnusedGrant.expires_at, UnusedGrant.entry_id)
+    return [(grant, unused) for grant, unused in session.execute(query)]
 
 
 def open_grants(
@@ -155,114 +307,97 @@ def open_grants(
     return _grants(session, customer_id, open_at=now)
 
 
-def _allocate(
-    session: Session, debit: LedgerEntry, amount: int, grants: list[tuple[LedgerEntry, int]]
-) -> None:
-    for grant, unused in grants:
-        if amount <= 0:
-            break
-        take = min(unused, amount)
-        session.add(LedgerAllocation(debit_entry_id=debit.id, grant_entry_id=grant.id, points=take))
-        amount -= take
-    if amount > 0:
-        raise AssertionError("debit larger than the unused grants: the ledger is inconsistent")
-    session.flush()
-
-
 def _expire_due(
-    session: Session, account: LoyaltyAccount, now: datetime, rules: LoyaltyRules
+    session: Session, customer_id: int, now: datetime, rules: LoyaltyRules
 ) -> list[LedgerEntry]:
+    """Under the account lock: an expiry entry for every grant that ran out unused."""
     written = []
-    for grant, unused in _grants(session, account.customer_id, expired_by=now):
-        key = f"expiry:{grant.id}"
-        if session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key)):
-            continue
-        entry = _write(
+    for grant, unused in _grants(session, customer_id, expired_by=now):
+        entry, _ = _write(
             session,
-            account,
-            kind=EntryKind.EXPIRY,
-            points=-unused,
-            reason=say_n(
-                "%(n)s unused point from %(day)s expired (%(reason)s)",
-                "%(n)s unused points from %(day)s expired (%(reason)s)",
-                unused,
-                day=grant.created_at.date(),
-                reason=grant.reason,
+            Draft(
+                customer_id=customer_id,
+                kind=EntryKind.EXPIRY,
+                points=-unused,
+                reason=say_n(
+                    "%(n)s unused point from %(day)s expired (%(reason)s)",
+                    "%(n)s unused points from %(day)s expired (%(reason)s)",
+                    unused,
+                    day=grant.created_at.date(),
+                    reason=grant.reason,
+                ),
+                source=f"grant:{grant.id}",
+                key=f"expiry:{grant.id}",
+                fingerprint=_fingerprint("expiry", grant=grant.id),
+                now=now,
+                rules=rules,
             ),
-            source=f"grant:{grant.id}",
-            key=key,
-            fingerprint=_fingerprint("expiry", grant=grant.id),
-            now=now,
-            rules=rules,
+            taken=[Taken(grant.id, unused, 0)],
         )
-        _allocate(session, entry, unused, [(grant, unused)])
         written.append(entry)
     return written
 
 
-def _settle_debt(
-    session: Session,
-    account: LoyaltyAccount,
-    grant: LedgerEntry,
-    key: str,
-    fingerprint: str,
-    now: datetime,
-    rules: LoyaltyRules,
-) -> None:
+def _settle_debt(session: Session, owed_points: int, grant: LedgerEntry, draft: Draft) -> None:
     """New points first pay off what an earlier reversal could not take back."""
-    if account.owed_points <= 0 or grant.points <= 0:
+    if owed_points <= 0 or grant.points <= 0:
         return
-    paid = min(account.owed_points, grant.points)
-    entry = _write(
+    paid = min(owed_points, grant.points)
+    _write(
         session,
-        account,
-        kind=EntryKind.SETTLEMENT,
-        points=-paid,
-        reason=say_n(
-            "%(n)s point settles what a refunded order had already earned and spent",
-            "%(n)s points settle what a refunded order had already earned and spent",
-            paid,
+        Draft(
+            customer_id=draft.customer_id,
+            kind=EntryKind.SETTLEMENT,
+            points=-paid,
+            reason=say_n(
+                "%(n)s point settles what a refunded order had already earned and spent",
+                "%(n)s points settle what a refunded order had already earned and spent",
+                paid,
+            ),
+            source=grant.source,
+            key=f"{draft.key}:settle",
+            fingerprint=draft.fingerprint,
+            now=draft.now,
+            rules=draft.rules,
         ),
-        source=grant.source,
-        key=f"{key}:settle",
-        fingerprint=fingerprint,
-        now=now,
-        rules=rules,
+        taken=[Taken(grant.id, paid, grant.points - paid)],
+        owed_change=-paid,
     )
-    _allocate(session, entry, paid, [(grant, grant.points)])
-    account.owed_points -= paid
 
 
-def _grant(
-    session: Session,
-    account: LoyaltyAccount,
-    *,
-    kind: EntryKind,
-    points: int,
-    reason: str,
-    source: str | None,
-    key: str,
-    fingerprint: str,
-    now: datetime,
-    rules: LoyaltyRules,
-    user_id: int | None = None,
-) -> LedgerEntry:
-    """Credit points that expire, and let them pay off any points owed first."""
-    entry = _write(
-        session,
-        account,
-        kind=kind,
-        points=points,
-        reason=reason,
-        source=source,
-        key=key,
-        fingerprint=fingerprint,
-        now=now,
-        rules=rules,
-        user_id=user_id,
-    )
-    _settle_debt(session, account, entry, key, fingerprint, now, rules)
+def _grant(session: Session, draft: Draft) -> LedgerEntry:
+    """Under the account lock: credit points that expire, and let them pay off any points
+    owed first."""
+    entry, account = _write(session, draft)
+    _settle_debt(session, account.owed_points, entry, draft)
     return entry
+
+
+def _grant_fast(session: Session, draft: Draft) -> LedgerEntry | None:
+    """A grant in one statement (PostgreSQL); None when the reference path must decide."""
+    if not _fast(session):
+        return None
+    row = draft.row()
+    written = postgres.grant(session, row)
+    if written is None:
+        return None
+    entry_id, owed_points = written
+    _forget_account(session, draft.customer_id)
+    entry = _persisted(session, row, entry_id)
+    _settle_debt(session, owed_points, entry, draft)  # the statement holds the account lock
+    return entry
+
+
+def _debit_fast(session: Session, draft: Draft, *, cap_points: int | None) -> LedgerEntry | None:
+    """A debit in one statement (PostgreSQL); None when the reference path must decide."""
+    if not _fast(session):
+        return None
+    row = draft.row()
+    entry_id = postgres.debit(session, row, cap_points=cap_points)
+    if entry_id is None:
+        return None
+    _forget_account(session, draft.customer_id)
+    return _persisted(session, row, entry_id)
 
 
 def _sum(session: Session, customer_id: int, kind: EntryKind, source: str) -> tuple[int, int]:
@@ -280,6 +415,19 @@ def _sum(session: Session, customer_id: int, kind: EntryKind, source: str) -> tu
     return int(row[0]), int(row[1])
 
 
+def _paid_in_points(session: Session, customer_id: int, source: str) -> int:
+    """Points that paid for an order and did not come back with a refund (redemptions are
+    negative, returns positive)."""
+    points = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+            LedgerEntry.customer_id == customer_id,
+            LedgerEntry.source == source,
+            LedgerEntry.kind.in_([EntryKind.REDEEM, EntryKind.RETURN]),
+        )
+    )
+    return -int(points or 0)
+
+
 def earn_for_delivery(
     session: Session,
     *,
@@ -292,35 +440,37 @@ def earn_for_delivery(
     rules: LoyaltyRules = DEFAULT_RULES,
 ) -> LedgerEntry | None:
     """Points for a delivered order, on the part paid in money (not in points)."""
-    account = lock_account(session, customer_id)
+    lock_account(session, customer_id)
     fingerprint = _fingerprint(
         "earn", customer=customer_id, order=order_id, total=order_total_minor
     )
     if (done := _replayed(session, [key], fingerprint)) is not None:
         return done[0]
     source = f"order:{order_id}"
-    redeemed = -_sum(session, customer_id, EntryKind.REDEEM, source)[0]
-    returned = _sum(session, customer_id, EntryKind.RETURN, source)[0]
-    paid = order_total_minor - (redeemed - returned) * rules.point_value_minor
+    paid = (
+        order_total_minor - _paid_in_points(session, customer_id, source) * rules.point_value_minor
+    )
     points = rules.points_earned(paid)
     if points <= 0:
         return None
     return _grant(
         session,
-        account,
-        kind=EntryKind.EARN,
-        points=points,
-        reason=say_n(
-            "%(n)s point for order %(order)s, delivered",
-            "%(n)s points for order %(order)s, delivered",
-            points,
-            order=order_ref,
+        Draft(
+            customer_id=customer_id,
+            kind=EntryKind.EARN,
+            points=points,
+            reason=say_n(
+                "%(n)s point for order %(order)s, delivered",
+                "%(n)s points for order %(order)s, delivered",
+                points,
+                order=order_ref,
+            ),
+            source=source,
+            key=key,
+            fingerprint=fingerprint,
+            now=now,
+            rules=rules,
         ),
-        source=source,
-        key=key,
-        fingerprint=fingerprint,
-        now=now,
-        rules=rules,
     )
 
 
@@ -343,23 +493,24 @@ def credit_bonus(
     if not reason.strip():
         errors.add("reason", say("Say why the customer gets this bonus."))
     errors.raise_if_any()
-    account = lock_account(session, customer_id)
-    fingerprint = _fingerprint("bonus", customer=customer_id, points=points, source=source)
-    if (done := _replayed(session, [key], fingerprint)) is not None:
-        return done[0]
-    return _grant(
-        session,
-        account,
+    draft = Draft(
+        customer_id=customer_id,
         kind=EntryKind.BONUS,
         points=points,
         # A reason the system wrote stays a Message (stripping it would make it plain text).
         reason=reason if isinstance(reason, Message) else reason.strip(),
         source=source,
         key=key,
-        fingerprint=fingerprint,
+        fingerprint=_fingerprint("bonus", customer=customer_id, points=points, source=source),
         now=now,
         rules=rules,
     )
+    if (entry := _grant_fast(session, draft)) is not None:
+        return entry
+    lock_account(session, customer_id)
+    if (done := _replayed(session, [key], draft.fingerprint)) is not None:
+        return done[0]
+    return _grant(session, draft)
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +520,16 @@ class RedeemQuote:
     cap_points: int  # the most this order may take
     usable_points: int
     usable_minor: int
+
+
+def _available(session: Session, customer_id: int, now: datetime) -> int:
+    """Unused points of grants that have not expired at ``now``."""
+    points = session.scalar(
+        select(func.coalesce(func.sum(UnusedGrant.unused_points), 0)).where(
+            UnusedGrant.customer_id == customer_id, UnusedGrant.expires_at > now
+        )
+    )
+    return int(points or 0)
 
 
 def quote(
@@ -381,7 +542,7 @@ def quote(
 ) -> RedeemQuote:
     account = session.get(LoyaltyAccount, customer_id)
     balance = account.balance_points if account else 0
-    available = sum(unused for _, unused in _grants(session, customer_id, open_at=now))
+    available = _available(session, customer_id, now)
     cap = rules.redeem_cap(order_total_minor)
     usable = min(available, cap)
     return RedeemQuote(balance, available, cap, usable, usable * rules.point_value_minor)
@@ -405,16 +566,34 @@ def redeem(
     ``user_id`` is the person who asked (the customer, or staff on their behalf)."""
     if points < 1:
         raise ValidationFailed({"points": [say("Redeem at least 1 point.")]})
-    account = lock_account(session, customer_id)
-    fingerprint = _fingerprint(
-        "redeem", customer=customer_id, order=order_id, points=points, total=order_total_minor
-    )
-    if (done := _replayed(session, [key], fingerprint)) is not None:
-        return done[0]
-    _expire_due(session, account, now, rules)
     source = f"order:{order_id}"
-    already = -_sum(session, customer_id, EntryKind.REDEEM, source)[0]
-    cap = rules.redeem_cap(order_total_minor) - already
+    draft = Draft(
+        customer_id=customer_id,
+        kind=EntryKind.REDEEM,
+        points=-points,
+        reason=say_n(
+            "%(n)s point paid for order %(order)s",
+            "%(n)s points paid for order %(order)s",
+            points,
+            order=order_ref,
+        ),
+        source=source,
+        key=key,
+        fingerprint=_fingerprint(
+            "redeem", customer=customer_id, order=order_id, points=points, total=order_total_minor
+        ),
+        now=now,
+        rules=rules,
+        user_id=user_id,
+    )
+    order_cap = rules.redeem_cap(order_total_minor)
+    if (entry := _debit_fast(session, draft, cap_points=order_cap)) is not None:
+        return entry
+    lock_account(session, customer_id)
+    if (done := _replayed(session, [key], draft.fingerprint)) is not None:
+        return done[0]
+    _expire_due(session, customer_id, now, rules)
+    cap = order_cap + _sum(session, customer_id, EntryKind.REDEEM, source)[0]
     grants = _grants(session, customer_id, open_at=now)
     available = sum(unused for _, unused in grants)
     errors = ErrorCollector()
@@ -434,25 +613,7 @@ def redeem(
             say_n("You have %(n)s point available.", "You have %(n)s points available.", available),
         )
     errors.raise_if_any()
-    entry = _write(
-        session,
-        account,
-        kind=EntryKind.REDEEM,
-        points=-points,
-        reason=say_n(
-            "%(n)s point paid for order %(order)s",
-            "%(n)s points paid for order %(order)s",
-            points,
-            order=order_ref,
-        ),
-        source=source,
-        key=key,
-        fingerprint=fingerprint,
-        now=now,
-        rules=rules,
-        user_id=user_id,
-    )
-    _allocate(session, entry, points, grants)
+    entry, _ = _write(session, draft, taken=_take(points, grants))
     return entry
 
 
@@ -481,7 +642,7 @@ def refund_order(
                 ]
             }
         )
-    account = lock_account(session, customer_id)
+    lock_account(session, customer_id)
     fingerprint = _fingerprint(
         "refund",
         customer=customer_id,
@@ -492,7 +653,7 @@ def refund_order(
     keys = [f"{key}:return", f"{key}:reversal", f"{key}:return:settle"]
     if (done := _replayed(session, keys, fingerprint)) is not None:
         return done
-    _expire_due(session, account, now, rules)
+    _expire_due(session, customer_id, now, rules)
     source = f"order:{order_id}"
     written: list[LedgerEntry] = []
     redeemed = -_sum(session, customer_id, EntryKind.REDEEM, source)[0]
@@ -502,20 +663,22 @@ def refund_order(
         written.append(
             _grant(
                 session,
-                account,
-                kind=EntryKind.RETURN,
-                points=to_return,
-                reason=say_n(
-                    "%(n)s point back: order %(order)s was refunded",
-                    "%(n)s points back: order %(order)s was refunded",
-                    to_return,
-                    order=order_ref,
+                Draft(
+                    customer_id=customer_id,
+                    kind=EntryKind.RETURN,
+                    points=to_return,
+                    reason=say_n(
+                        "%(n)s point back: order %(order)s was refunded",
+                        "%(n)s points back: order %(order)s was refunded",
+                        to_return,
+                        order=order_ref,
+                    ),
+                    source=source,
+                    key=keys[0],
+                    fingerprint=fingerprint,
+                    now=now,
+                    rules=rules,
                 ),
-                source=source,
-                key=keys[0],
-                fingerprint=fingerprint,
-                now=now,
-                rules=rules,
             )
         )
     earned = _sum(session, customer_id, EntryKind.EARN, source)[0]
@@ -534,6 +697,7 @@ def refund_order(
             to_reverse,
             order=order_ref,
         )
+        owed = written_off = 0
         if shortfall and rules.shortfall_policy == "write_off":
             what = say(
                 "%(taken)s; %(rest)s",
@@ -544,7 +708,7 @@ def refund_order(
                     shortfall,
                 ),
             )
-            account.written_off_points += shortfall
+            written_off = shortfall
         elif shortfall:
             what = say(
                 "%(taken)s; %(rest)s",
@@ -555,22 +719,25 @@ def refund_order(
                     shortfall,
                 ),
             )
-            account.owed_points += shortfall
-        reversal = _write(
+            owed = shortfall
+        reversal, _ = _write(
             session,
-            account,
-            kind=EntryKind.REVERSAL,
-            points=-take,
-            reason=what,
-            source=source,
-            key=keys[1],
-            fingerprint=fingerprint,
-            now=now,
-            rules=rules,
-            shortfall=shortfall,
+            Draft(
+                customer_id=customer_id,
+                kind=EntryKind.REVERSAL,
+                points=-take,
+                reason=what,
+                source=source,
+                key=keys[1],
+                fingerprint=fingerprint,
+                now=now,
+                rules=rules,
+                shortfall=shortfall,
+            ),
+            taken=_take(take, grants),
+            owed_change=owed,
+            written_off_change=written_off,
         )
-        if take:
-            _allocate(session, reversal, take, grants)
         written.append(reversal)
     return written
 
@@ -604,16 +771,36 @@ def adjust(
     if not reason.strip():
         errors.add("reason", say("Say why: the customer sees this reason in their history."))
     errors.raise_if_any()
-    account = lock_account(session, customer_id)
-    fingerprint = _fingerprint(
-        "adjust", customer=customer_id, points=points, reason=reason, user=user_id
+    draft = Draft(
+        customer_id=customer_id,
+        kind=EntryKind.ADJUSTMENT,
+        points=points,
+        reason=reason.strip(),
+        source=f"user:{user_id}",
+        key=key,
+        fingerprint=_fingerprint(
+            "adjust", customer=customer_id, points=points, reason=reason, user=user_id
+        ),
+        now=now,
+        rules=rules,
+        user_id=user_id,
     )
-    if (done := _replayed(session, [key], fingerprint)) is not None:
+    if points > 0:  # added points are a grant, and may pay off debt
+        if (entry := _grant_fast(session, draft)) is not None:
+            return entry
+        lock_account(session, customer_id)
+        if (done := _replayed(session, [key], draft.fingerprint)) is not None:
+            return done[0]
+        return _grant(session, draft)
+    if (entry := _debit_fast(session, draft, cap_points=None)) is not None:
+        return entry
+    lock_account(session, customer_id)
+    if (done := _replayed(session, [key], draft.fingerprint)) is not None:
         return done[0]
-    _expire_due(session, account, now, rules)
-    grants = _grants(session, customer_id, open_at=now) if points < 0 else []
+    _expire_due(session, customer_id, now, rules)
+    grants = _grants(session, customer_id, open_at=now)
     available = sum(unused for _, unused in grants)
-    if points < 0 and -points > available:
+    if -points > available:
         raise ValidationFailed(
             {
                 "points": [
@@ -625,22 +812,7 @@ def adjust(
                 ]
             }
         )
-    write = _grant if points > 0 else _write  # added points may pay off debt
-    entry = write(
-        session,
-        account,
-        kind=EntryKind.ADJUSTMENT,
-        points=points,
-        reason=reason.strip(),
-        source=f"user:{user_id}",
-        key=key,
-        fingerprint=fingerprint,
-        now=now,
-        rules=rules,
-        user_id=user_id,
-    )
-    if points < 0:
-        _allocate(session, entry, -points, grants)
+    entry, _ = _write(session, draft, taken=_take(-points, grants))
     return entry
 
 
@@ -648,22 +820,23 @@ def expire(
     session: Session, *, customer_id: int, now: datetime, rules: LoyaltyRules = DEFAULT_RULES
 ) -> list[LedgerEntry]:
     """Expire one customer's unused points that ran out; a second run writes nothing."""
-    account = lock_account(session, customer_id)
-    return _expire_due(session, account, now, rules)
+    lock_account(session, customer_id)
+    return _expire_due(session, customer_id, now, rules)
 
 
 def customers_with_expired_points(session: Session, *, now: datetime) -> list[int]:
+    """Customers holding unused points that ran out by ``now``."""
     return list(
         session.scalars(
-            select(LedgerEntry.customer_id)
-            .where(LedgerEntry.expires_at <= now)
+            select(UnusedGrant.customer_id)
+            .where(UnusedGrant.expires_at <= now)
             .distinct()
-            .order_by(LedgerEntry.customer_id)
+            .order_by(UnusedGrant.customer_id)
         )
     )
 
 
-def history_query(customer_id: int) -> Select[tuple[LedgerEntry]]:
+def history_query(customer_id: int) -> Select[LedgerEntry]:
     """A customer's entries, newest first."""
     return (
         select(LedgerEntry)

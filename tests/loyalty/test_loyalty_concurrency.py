@@ -15,19 +15,20 @@ from typing import TypeVar
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
 from app import migrate
 from app.accounts import services as account_services
 from app.customers.models import Customer
-from app.db import make_engine, make_session_factory, session_scope
+from app.db import is_lock_contention, make_engine, make_session_factory, session_scope
 from app.errors import ValidationFailed
 from loyalty import services
 from loyalty.models import EntryKind, LedgerEntry, LoyaltyAccount
 from tests.conftest import fresh_database_url, postgres_url_or_skip
-from tests.loyalty.conftest import T0
+from tests.loyalty.conftest import T0, assert_consistent
 
 T = TypeVar("T")
 WORKERS = 50
@@ -116,6 +117,132 @@ def test_concurrent_redemptions_never_overdraw(factory: sessionmaker[Session]) -
     assert account.balance_points == total == START - sum(spent)
     assert redeemed == len(spent)  # retries wrote nothing more
     assert account.balance_points < 3  # the account was drained, not left untouched
+
+
+MIXED_WORKERS = 8
+MIXED_WRITES = 60
+
+
+@pytest.mark.postgres
+@pytest.mark.concurrency
+@pytest.mark.slow
+def test_concurrent_grants_and_debits_on_one_account_stay_exact(
+    factory: sessionmaker[Session],
+) -> None:
+    """Bonuses, redemptions and staff debits race on one account (one-statement writes
+    that lose the race fall back to the locked path): every point is accounted for, every
+    grant's unused points are its points minus its allocations."""
+    with session_scope(factory) as s:
+        customer = Customer(name="Contended Customer")
+        s.add(customer)
+        s.flush()
+        customer_id = customer.id
+        services.credit_bonus(
+            s, customer_id=customer_id, points=100, reason="Start", source="t", now=T0, key="m0"
+        )
+
+    def worker(w: int) -> int:
+        rng = random.Random(w)
+        moved = 0
+        for n in range(MIXED_WRITES):
+            key = f"m{w}:{n}"
+            points = rng.randint(1, 9)
+            try:
+                with session_scope(factory) as s:
+                    if n % 3 == 0:
+                        services.credit_bonus(
+                            s,
+                            customer_id=customer_id,
+                            points=points,
+                            reason="Race",
+                            source=key,
+                            now=T0,
+                            key=key,
+                        )
+                        moved += points
+                    elif n % 3 == 1:
+                        services.redeem(
+                            s,
+                            customer_id=customer_id,
+                            order_id=w * 1000 + n,
+                            order_ref=key,
+                            order_total_minor=1_000_00,
+                            points=points,
+                            now=T0,
+                            key=key,
+                        )
+                        moved -= points
+                    else:
+                        services.adjust(
+                            s,
+                            customer_id=customer_id,
+                            points=-points,
+                            reason="Race",
+                            user_id=None,  # type: ignore[arg-type]
+                            now=T0,
+                            key=key,
+                        )
+                        moved -= points
+            except ValidationFailed:
+                continue
+        return moved
+
+    with ThreadPoolExecutor(MIXED_WORKERS) as pool:
+        moved = sum(pool.map(worker, range(MIXED_WORKERS)))
+
+    with session_scope(factory) as s:
+        assert assert_consistent(s, customer_id) == 100 + moved
+
+
+@pytest.mark.postgres
+@pytest.mark.concurrency
+def test_writes_for_different_customers_never_wait_for_each_other(
+    factory: sessionmaker[Session],
+) -> None:
+    """While one transaction holds customer A's account, customer B's bonus and redemption
+    go through at once; A's own bonus waits (and here gives up at its lock timeout, which
+    shows the lock was really held)."""
+    with session_scope(factory) as s:
+        a, b = Customer(name="Customer A"), Customer(name="Customer B")
+        s.add_all([a, b])
+        s.flush()
+        a_id, b_id = a.id, b.id
+        for c in (a_id, b_id):
+            services.credit_bonus(
+                s, customer_id=c, points=50, reason="Start", source="t", now=T0, key=f"w{c}"
+            )
+    holder = factory()
+    try:
+        services.lock_account(holder, a_id)
+        with session_scope(factory) as s:
+            # Waiting for A's lock would fail here, not hang: the holder never lets go.
+            s.execute(text("SET LOCAL lock_timeout = '2s'"))
+            services.credit_bonus(
+                s, customer_id=b_id, points=5, reason="B", source="t", now=T0, key="b-bonus"
+            )
+            services.redeem(
+                s,
+                customer_id=b_id,
+                order_id=1,
+                order_ref="RT-1",
+                order_total_minor=1_000_00,
+                points=20,
+                now=T0,
+                key="b-redeem",
+            )
+        with factory() as waiter:
+            waiter.execute(text("SET LOCAL lock_timeout = '100ms'"))
+            with pytest.raises(OperationalError) as waited:
+                services.credit_bonus(
+                    waiter, customer_id=a_id, points=5, reason="A", source="t", now=T0, key="a"
+                )
+        assert is_lock_contention(waited.value)
+    finally:
+        holder.rollback()
+        holder.close()
+    with session_scope(factory) as s:
+        assert assert_consistent(s, b_id) == 35
+        assert assert_consistent(s, a_id) == 50
 
 
 SAME_KEY_CLIENTS = 16
