@@ -116,6 +116,20 @@ def is_lock_contention(error: BaseException) -> bool:
     return "database is locked" in message or "database table is locked" in message
 
 
+def is_unreachable(error: BaseException) -> bool:
+    """True when the database could not be used at all (restarting, down, connection lost):
+    the request did nothing and may simply be tried again shortly."""
+    if getattr(error, "connection_invalidated", False):
+        return True
+    orig = getattr(error, "orig", error)
+    # psycopg's OperationalError covers a server that is shutting down, starting up or gone
+    # (SQLSTATE class 08 connection exceptions and 57P0x operator intervention).
+    state = getattr(orig, "sqlstate", None) or ""
+    if state.startswith("08") or state.startswith("57P"):
+        return True
+    return type(orig).__name__ == "OperationalError" and type(orig).__module__.startswith("psycopg")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the settings Roundtrip relies on for each backend."""
     if url.startswith("postgresql://"):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import User
 from app.db import utcnow
 from app.errors import Conflict, NotFound
+from app.fleet.models import Depot
 from app.messages import Message, say
 from app.orders.models import Order, OrderStatus
 from app.planning import words
@@ -116,6 +117,8 @@ def start_plan(
     refused with ``RunInProgress`` (a unique index backs this up against a race).
     """
     now = now or utcnow()
+    if session.get(Depot, depot_id) is None:
+        raise NotFound(say("There is no depot %(id)s.", id=depot_id))
     ensure_day_not_over(session, depot_id=depot_id, day=day, now=now)
     expire_abandoned(session, now=now)
     running = running_plan(session, depot_id=depot_id, day=day)
@@ -221,10 +224,19 @@ def _solving(session: Session, plan_id: int) -> Plan | None:
 def claim_run(
     session: Session, *, plan_id: int, worker: str, now: datetime, lease_s: float
 ) -> Plan:
-    """The worker takes a run over: names itself and renews the lease."""
+    """The worker takes a run over: names itself and renews the lease.
+
+    A run another worker holds a live lease on is refused (``RunNotSolving``): a queue may
+    hand the same job out again when that worker only looked dead (a database restart
+    stopped its heartbeat), and two cores must not solve one run. If that worker really is
+    gone, its lease runs out and the sweep fails the run with the reason.
+    """
     plan = _solving(session, plan_id)
     if plan is None:
         raise RunNotSolving(say("Plan %(id)s is not solving any more.", id=plan_id))
+    held_elsewhere = plan.worker is not None and plan.worker != worker
+    if held_elsewhere and plan.lease_expires_at is not None and plan.lease_expires_at > now:
+        raise RunNotSolving(say("Plan %(id)s is being solved by another worker.", id=plan_id))
     plan.worker = worker
     plan.started_at = plan.started_at or now
     plan.heartbeat_at = now

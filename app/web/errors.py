@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
-from app.db import is_lock_contention
+from app.db import is_lock_contention, is_unreachable
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.web.auth import AREA_TITLES, LANDING_ENDPOINT
 from app.web.i18n import explain, localize_errors
@@ -156,20 +156,33 @@ def handle_unexpected(error: Exception) -> Response | tuple[str, int]:
 def handle_database_error(
     error: DBAPIError,
 ) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
-    """Lock contention the database gave up on is overload: 503 with Retry-After, never 500."""
-    if not is_lock_contention(error):
+    """Lock contention the database gave up on is overload, and a database that cannot be
+    reached (restarting, down) is an outage: both 503 with Retry-After, never 500."""
+    unreachable = is_unreachable(error)
+    if not (unreachable or is_lock_contention(error)):
         return handle_unexpected(error)
     if (session := g.get("db_session")) is not None:
-        session.rollback()  # release the locks now; the error page may still read the user
+        try:
+            session.rollback()  # release the locks now; the error page may still read the user
+        except DBAPIError:  # the connection itself is gone: nothing to release
+            session.invalidate()
     statement = (error.statement or "").split("\n", 1)[0][:80]
     log.warning(
         "database busy on %s %s: %s [%s]", request.method, request.path, error.orig, statement
     )
     headers = {"Retry-After": str(RETRY_AFTER_S)}
-    detail = _(
-        "The database is busy with other requests; nothing was saved. "
-        "Try again in %(seconds)d seconds.",
-        seconds=RETRY_AFTER_S,
+    detail = (
+        _(
+            "The database cannot be reached right now; nothing was saved. "
+            "Try again in %(seconds)d seconds.",
+            seconds=RETRY_AFTER_S,
+        )
+        if unreachable
+        else _(
+            "The database is busy with other requests; nothing was saved. "
+            "Try again in %(seconds)d seconds.",
+            seconds=RETRY_AFTER_S,
+        )
     )
     if _is_api():
         return problem(503, detail, headers=headers)

@@ -468,3 +468,22 @@ def test_a_cancelled_run_stops_its_search_and_stores_nothing(committed_factory, 
         plan = s.get_one(Plan, plan_id)
         assert (plan.status, plan.routes, plan.unassigned) == (PlanStatus.CANCELLED, [], [])
         assert plan.search_improvements >= 1
+
+
+def test_a_run_another_worker_still_holds_is_not_claimed_twice(session, day):
+    """A queue hands the job out again while its first worker is alive: the second worker
+    is refused until the first one's lease has run out."""
+    plan = services.start_plan(
+        session, depot_id=day.depot.id, day=DAY, time_limit_s=2, now=T0, wait_s=600
+    )
+    services.claim_run(session, plan_id=plan.id, worker="w1", now=T0, lease_s=60)
+
+    with pytest.raises(services.RunNotSolving, match="another worker"):
+        services.claim_run(
+            session, plan_id=plan.id, worker="w2", now=T0 + timedelta(seconds=30), lease_s=60
+        )
+    taken = services.claim_run(
+        session, plan_id=plan.id, worker="w2", now=T0 + timedelta(seconds=61), lease_s=60
+    )
+
+    assert taken.worker == "w2"

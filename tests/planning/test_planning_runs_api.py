@@ -102,3 +102,14 @@ def test_a_bad_request_names_the_field_and_starts_nothing(client, dispatcher, se
 
 def test_an_unknown_run_is_404(client, dispatcher):
     assert client.get("/api/v1/planning-runs/999", headers=dispatcher).status_code == 404
+
+
+def test_a_run_for_a_depot_that_does_not_exist_is_404(client, dispatcher, session):
+    """Found by the API fuzzer: it was a 500."""
+    response = client.post(
+        "/api/v1/planning-runs", json={"depot_id": 999, "day": "2030-01-15"}, headers=dispatcher
+    )
+
+    assert response.status_code == 404
+    assert "There is no depot 999" in response.get_json()["detail"]
+    assert session.query(Plan).count() == 0
