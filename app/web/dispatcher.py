@@ -40,7 +40,7 @@ from app.planning import services as planning_services
 from app.planning.models import Plan, PlanChange, PlanStatus
 from app.web import bounds
 from app.web.auth import area_required
-from app.web.background import queue
+from app.web.background import start_queued_run
 from app.web.bounds import ID_RULE
 from app.web.database import db, session_factory
 from app.web.forms import ImportOrdersForm, MoveStopForm, PlanDayForm, PublishForm
@@ -146,23 +146,14 @@ def start_plan() -> Response:
         day = date.fromisoformat(form.day.data)
     except ValueError:
         abort(400)
-    limit = current_app.config.get("PLANNING_TIME_LIMIT_S")
-    lease_s = current_app.config.get("PLANNING_LEASE_S", planning_services.DEFAULT_LEASE_S)
-    depot_id = int(form.depot_id.data)
     try:
-        plan = planning_services.start_plan(
-            db(),
-            depot_id=depot_id,
+        plan = start_queued_run(
+            depot_id=int(form.depot_id.data),
             day=day,
-            time_limit_s=limit,
+            time_limit_s=current_app.config.get("PLANNING_TIME_LIMIT_S"),
             user_id=current_user.id,
-            now=utcnow(),
-            lease_s=lease_s,
-            wait_s=current_app.config.get(
-                "PLANNING_QUEUE_WAIT_S", planning_services.DEFAULT_QUEUE_WAIT_S
-            ),
+            urgent=True,  # a dispatcher waits at the screen
         )
-        db().commit()
     except planning_services.RunInProgress as exc:
         db().rollback()
         return _refused(exc)
@@ -170,14 +161,6 @@ def start_plan() -> Response:
         db().rollback()
         flash(explain(exc), "warning")
         return redirect(url_for("dispatcher.index", day=day.isoformat()))
-    # Solving takes seconds to minutes: never inside the request. The queue's worker takes
-    # the run up; until then the page says it waits for one.
-    queue().enqueue(
-        "planning.solve",
-        {"plan_id": plan.id, "lease_s": lease_s},
-        key=f"plan:{plan.id}",
-        urgent=True,
-    )
     return redirect(url_for("dispatcher.plan", plan_id=plan.id))
 
 

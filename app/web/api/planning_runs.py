@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 
@@ -18,7 +18,7 @@ from app.planning import services as planning_services
 from app.planning.models import PLAN_STATUSES, Plan
 from app.web.api.common import BoundedInteger, Date, Id
 from app.web.auth import api_roles, current_api_user
-from app.web.background import queue
+from app.web.background import start_queued_run
 from app.web.bounds import ID_RULE
 from app.web.database import db
 from app.web.i18n import localize
@@ -103,21 +103,12 @@ def _plan(plan_id: int) -> Plan:
 @blp.alt_response(409, description="A run of that depot and day is already solving")
 def start_run(args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start a run; a job worker solves it. Follow it at the URL given in Location."""
-    config = current_app.config
-    lease_s = config.get("PLANNING_LEASE_S", planning_services.DEFAULT_LEASE_S)
-    plan = planning_services.start_plan(
-        db(),
+    plan = start_queued_run(
         depot_id=args["depot_id"],
         day=args["day"],
         time_limit_s=args["time_limit_s"],
         user_id=current_api_user().id,
-        now=utcnow(),
-        lease_s=lease_s,
-        wait_s=config.get("PLANNING_QUEUE_WAIT_S", planning_services.DEFAULT_QUEUE_WAIT_S),
-    )
-    db().commit()
-    queue().enqueue(
-        "planning.solve", {"plan_id": plan.id, "lease_s": lease_s}, key=f"plan:{plan.id}"
+        urgent=False,
     )
     body = _run(plan)
     return body, 202, {"Location": body["url"]}
