@@ -59,6 +59,17 @@ def log(*args: object) -> None:
 # --- preparation -----------------------------------------------------------------------------
 
 
+def reports_open_tomorrow() -> bool:
+    """Would couriers' reports for the demo's usual day (tomorrow, Moscow) be taken now?"""
+    from app import demo
+    from app.planning.days import day_span
+
+    tz = ZoneInfo(demo.TIMEZONE)
+    now = datetime.now(UTC)
+    tomorrow = (now.astimezone(tz) + timedelta(days=1)).date()
+    return day_span(tz, tomorrow, timedelta(hours=4)).contains(now)
+
+
 def prep() -> dict[str, Any]:
     from sqlalchemy import func, select
 
@@ -361,6 +372,12 @@ def main() -> None:
         if stack.running():
             stack.down()
         stack.drop_database()
+        if not reports_open_tomorrow():
+            # Couriers report tomorrow's stops only from 4 h before it starts: before then,
+            # the demo goes on today (Moscow), whose reports are open.
+            log("courier reports for tomorrow are not open yet: the demo goes on today")
+            stack.preload_demo(timedelta(days=-1))
+            result["demo_on_today"] = True
         result["stack_up_s"] = round(stack.up(workers=2), 1)
     try:
         creds = prep() if args.what in ("all", "prep") else json.loads(CREDS.read_text())

@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,41 @@ def drop_database() -> None:
         ],
         check=True,
     )
+
+
+def preload_demo(now_shift: timedelta) -> None:
+    """Create, migrate and load the demo into this stack's fresh database before `make prod`,
+    as if it were ``now_shift`` from now (`make prod` then finds the demo and keeps it)."""
+    url = f"postgresql://roundtrip:roundtrip@127.0.0.1:{pg_port()}/{DB}"
+    subprocess.run(["make", "-s", "pg-up"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            "createdb",
+            "-p",
+            str(pg_port()),
+            "-O",
+            "roundtrip",
+            DB,
+        ],
+        check=True,
+    )
+    env = os.environ.copy()
+    env.update(DATABASE_URL=url, ROUNDTRIP_QUEUE="inline", ROUNDTRIP_SCHEDULER="off")
+    subprocess.run([".venv/bin/roundtrip", "db", "upgrade"], cwd=ROOT, env=env, check=True)
+    import app.models  # noqa: F401  (every table mapped)
+    from app import demo
+    from app.db import make_engine, make_session_factory, session_scope
+
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            demo.load(session, now=datetime.now(UTC) + now_shift)
+    finally:
+        engine.dispose()
 
 
 def database_url() -> str:
