@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.vrptw --set solomon --time-limit 5
 	$(BIN)/python -m bench.vrptw --set solomon --time-limit 30 --solvers ours,pyvrp,vroom
 	$(BIN)/python -m bench.vrptw --set gh1000 --time-limit 60 --solvers ours,pyvrp,vroom
+	$(BIN)/python -m bench.richdays --sizes 200,400,800,1000 --live 400,800 --seeds 1,2 --budgets 10,30
 	$(MAKE) pg-up
 	$(BIN)/python -m bench.ledger
 	$(BIN)/python -m bench.planning --budget auto --factor 10

@@ -274,23 +274,36 @@ for _command in (db_group, demo, users_group, wave):
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
-    "--engine", type=click.Choice(["auto", "ortools", "pyvrp"]), default="auto", show_default=True
+    "--engine",
+    type=click.Choice(["auto", "pyvrp", "vroom", "ortools"]),
+    default="auto",
+    show_default=True,
 )
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="parallel searches"
 )
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="VRPLIB .sol file")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="VRPLIB .sol file, or for a .json problem a VROOM-format .json plan",
+)
 def solve_instance(
     instance: str, time_limit: float, seed: int, engine: str, workers: int, out: str
 ) -> None:
-    """Solve a Solomon (.txt) or VRPLIB (.vrp) VRPTW instance and write a VRPLIB solution.
+    """Solve a Solomon (.txt), VRPLIB (.vrp) or VROOM-format (.json) problem; write a plan.
 
-    A malformed file is refused with its line and field, and nothing is written. The verdict
-    printed comes from re-checking the written solution against the file's own numbers
-    (coordinates, windows, demands, capacity, service times), independently of the matrix
-    the solver was given; the exit code is 1 unless every customer is served feasibly.
+    A malformed file is refused with its line (or JSON field) and nothing is written. The
+    verdict printed comes from re-checking the written plan against the file's own numbers,
+    independently of the problem the solver was given. Solomon and VRPLIB: the exit code is 1
+    unless every customer is served feasibly. VROOM JSON: the plan is in VROOM's solution
+    format, each job left out with its reason; the exit code is 1 if the plan breaks a rule.
     """
     import time
+
+    if instance.lower().endswith(".json"):
+        _solve_vroom(instance, time_limit, seed, engine, workers, out)
+        return
 
     from routing.io import instances
     from routing.solver import SolveParameters, solve
@@ -320,28 +333,15 @@ def solve_instance(
     verdict = inst.recheck(routes)
     problems = verdict.violations
     words = _voice()
-    number = words.formats.decimal
-    judged = (
-        say("feasible")
-        if verdict.feasible
-        else say_n("%(n)s violation", "%(n)s violations", len(problems))
-    )
-    click.echo(
-        words(
-            say(
-                "%(name)s: cost %(cost)s, %(vehicles)s, engine %(engine)s, solve %(solve)s s "
-                "(+ %(reading)s s reading), %(verdict)s, %(unassigned)s -> %(out)s",
-                name=inst.name,
-                cost=number(verdict.distance),
-                vehicles=say_n("%(n)s vehicle", "%(n)s vehicles", len(routes)),
-                engine=plan.engine,
-                solve=number(solved - loaded),
-                reading=number(loaded - started),
-                verdict=judged,
-                unassigned=say_n("%(n)s unassigned", "%(n)s unassigned", len(verdict.not_visited)),
-                out=out,
-            )
-        )
+    _say_verdict(
+        inst.name,
+        verdict.distance,
+        len(routes),
+        plan.engine,
+        (loaded - started, solved - loaded),
+        len(problems),
+        len(verdict.not_visited),
+        out,
     )
     # The routing core's own reasons are English (it stands alone, without a catalogue).
     reasons = {left.stop + 1: left.message for left in plan.unassigned}
@@ -354,4 +354,131 @@ def solve_instance(
     for violation in problems:
         click.echo("  " + words(say("violation: %(problem)s", problem=violation.message)))
     if problems or verdict.not_visited:
+        raise SystemExit(1)
+
+
+def _say_verdict(
+    name: str,
+    cost: float,
+    vehicles: int,
+    engine: str,
+    seconds: tuple[float, float],
+    violations: int,
+    unassigned: int,
+    out: str,
+) -> None:
+    """`roundtrip solve`'s one-line verdict; ``seconds`` are (reading, solving)."""
+    words = _voice()
+    number = words.formats.decimal
+    judged = (
+        say("feasible")
+        if not violations
+        else say_n("%(n)s violation", "%(n)s violations", violations)
+    )
+    click.echo(
+        words(
+            say(
+                "%(name)s: cost %(cost)s, %(vehicles)s, engine %(engine)s, solve %(solve)s s "
+                "(+ %(reading)s s reading), %(verdict)s, %(unassigned)s -> %(out)s",
+                name=name,
+                cost=number(cost),
+                vehicles=say_n("%(n)s vehicle", "%(n)s vehicles", vehicles),
+                engine=engine,
+                solve=number(seconds[1]),
+                reading=number(seconds[0]),
+                verdict=judged,
+                unassigned=say_n("%(n)s unassigned", "%(n)s unassigned", unassigned),
+                out=out,
+            )
+        )
+    )
+
+
+def _solve_vroom(
+    instance: str, time_limit: float, seed: int, engine: str, workers: int, out: str
+) -> None:
+    """`roundtrip solve` for a VROOM-format problem (see solve_instance)."""
+    import json
+    import time
+
+    from routing import feasibility
+    from routing.io import vroom_json, vroom_recheck
+    from routing.solver import SolveParameters, planned_routes, solve
+
+    started = time.perf_counter()
+    try:
+        with open(instance, encoding="utf-8") as source:
+            data = json.load(source)
+        problem = vroom_json.read_problem(data)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = str(exc)
+        raise Refusal(
+            say("%(path)s: cannot be read (%(reason)s)", path=instance, reason=reason)
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise Refusal(
+            say(
+                "%(path)s is not JSON (line %(line)s, column %(column)s: %(reason)s). "
+                "Nothing was solved or written.",
+                path=instance,
+                line=str(exc.lineno),
+                column=str(exc.colno),
+                reason=exc.msg,
+            )
+        ) from exc
+    except vroom_json.VroomFormatError as exc:
+        # The routing core stands alone (no catalogue): its reason is English.
+        raise Refusal(say("%(problem)s. Nothing was solved or written.", problem=str(exc))) from exc
+    loaded = time.perf_counter()
+    plan = solve(
+        problem,
+        SolveParameters(time_limit_s=time_limit, seed=seed, engine=engine, workers=workers),  # type: ignore[arg-type]
+    )
+    solved = time.perf_counter()
+    solution = vroom_json.write_solution(problem, plan, distances=vroom_json.read_distances(data))
+    try:
+        with open(out, "w", encoding="utf-8") as sink:
+            json.dump(solution, sink, indent=1)
+        with open(out, encoding="utf-8") as written:
+            solution = json.load(written)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise Refusal(
+            say("%(path)s: cannot be written (%(reason)s)", path=out, reason=reason)
+        ) from exc
+    # Judged twice: on the file's own numbers, and by our checker on the routes read back.
+    problems = vroom_recheck.recheck(data, solution)
+    index = {s.id: i for i, s in enumerate(problem.stops)}
+    vehicle_index = {v.id: k for k, v in enumerate(problem.vehicles)}
+    routes = [
+        (
+            vehicle_index[str(r["vehicle"])],
+            [index[str(step["id"])] for step in r["steps"] if step["type"] == "job"],
+        )
+        for r in solution["routes"]
+    ]
+    problems += [v.message for v in feasibility.violations(problem, routes)]
+    if routes != planned_routes(plan):
+        problems.append("the plan read back differs from the plan solved")
+    words = _voice()
+    _say_verdict(
+        instance,
+        solution["summary"]["cost"],
+        len(routes),
+        plan.engine,
+        (loaded - started, solved - loaded),
+        len(problems),
+        len(solution["unassigned"]),
+        out,
+    )
+    for left in solution["unassigned"]:
+        line = say(
+            "unassigned job %(customer)s: %(reason)s",
+            customer=str(left["id"]),
+            reason=left["description"],
+        )
+        click.echo("  " + words(line))
+    for problem_text in problems:
+        click.echo("  " + words(say("violation: %(problem)s", problem=problem_text)))
+    if problems:
         raise SystemExit(1)

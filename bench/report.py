@@ -168,8 +168,23 @@ def main() -> None:
         parts.append(planning_section(RESULTS / "planning.json"))
     if (RESULTS / "matrix.json").exists():
         parts.append(matrix_section(RESULTS / "matrix.json"))
-    DOC.write_text("".join(parts).rstrip() + "\n")
+    text = "".join(parts).rstrip() + "\n"
+    DOC.write_text(text + kept_sections(text))
     print(f"wrote {DOC}")
+
+
+def kept_sections(generated: str) -> str:
+    """The document's sections this script does not write (production mode, rich days, ...),
+    kept as they are: their own benchmarks write them."""
+    if not DOC.exists():
+        return ""
+    made = {line for line in generated.splitlines() if line.startswith("## ")}
+    kept = []
+    for chunk in ("\n" + DOC.read_text()).split("\n## ")[1:]:
+        heading = "## " + chunk.splitlines()[0]
+        if heading not in made:
+            kept.append("\n## " + chunk.rstrip() + "\n")
+    return "".join(kept)
 
 
 if __name__ == "__main__":

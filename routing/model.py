@@ -52,6 +52,8 @@ class Break:
 
     window: TimeWindow
     duration_s: int
+    # The caller's name for it (VROOM's break id), echoed in plans; not part of the rule.
+    id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         _require(self.duration_s > 0, "duration_s", f"must be > 0, got {self.duration_s}")
@@ -74,6 +76,11 @@ class Vehicle:
     skills: frozenset[str] = frozenset()
     fixed_cost: int = 0
     breaks: tuple[Break, ...] = ()
+
+
+def interchangeable(v: Vehicle) -> tuple[object, ...]:
+    """Vehicles with equal keys behave the same on any route (fixed cost aside)."""
+    return (v.capacity, v.shift, v.start_depot, v.end_depot, v.profile, v.skills, v.breaks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from routing import feasibility
 from routing.feasibility import ViolationKind, minutes_up
-from routing.model import Problem, amounts
+from routing.model import Problem, amounts, interchangeable
 from routing.plan import Reason, Route, Unassigned
 
 
@@ -21,15 +21,7 @@ def vehicle_groups(problem: Problem) -> list[list[int]]:
     """Vehicles that behave the same on any route (fixed cost aside), grouped."""
     groups: dict[tuple[object, ...], list[int]] = {}
     for v, veh in enumerate(problem.vehicles):
-        key = (
-            veh.capacity,
-            veh.shift,
-            veh.start_depot,
-            veh.end_depot,
-            veh.profile,
-            veh.skills,
-            veh.breaks,
-        )
+        key = interchangeable(veh)
         groups.setdefault(key, []).append(v)
     return list(groups.values())
 
@@ -191,4 +183,16 @@ def probe(problem: Problem, routes: Sequence[Route], stop: int) -> Unassigned:
         f"Adding stop {target.id} would push a driver's break out of its window for {with_room}.",
         facts,
         closest,
+    )
+
+
+def out_of_time(problem: Problem, stop: int) -> Unassigned:
+    """A stop left out when the time limit came before it could be placed or probed."""
+    target = problem.stops[stop]
+    return Unassigned(
+        stop,
+        Reason.NOT_PLANNED_IN_TIME,
+        f"Stop {target.id} was still left out when the time limit came, before the plan "
+        "could place it or find why it does not fit; plan again with more time.",
+        {"stop": target.id},
     )

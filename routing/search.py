@@ -1,20 +1,22 @@
 """What every search engine shares: parameters, progress, cancellation, raw results.
 
 A leaf module: ``routing.solver`` (which chooses and runs an engine) and each engine
-(``routing.pyvrp_engine``, OR-Tools in ``routing.solver``) import it; it imports neither.
+(``routing.pyvrp_engine``, ``routing.vroom_engine``, ``routing.ortools_engine``) import it;
+it imports none of them, and engines never import the solver (an import-linter contract
+keeps it so).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from routing.model import Problem
 
-Engine = Literal["auto", "ortools", "pyvrp"]
+Engine = Literal["auto", "ortools", "pyvrp", "vroom"]
 Sequences = list[tuple[int, list[int]]]
 
 
@@ -29,6 +31,9 @@ class SolveParameters:
     # Parallel searches (a portfolio): worker k uses seed + k (PyVRP) or the k-th first-
     # solution strategy (OR-Tools); the best plan wins. Workers above 0 run in processes.
     workers: int = 1
+    # Which member of a portfolio runs this search (0 = the one in the caller's process);
+    # engines that can vary their search by it do (OR-Tools' first-solution strategy).
+    variant: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +124,26 @@ def drop_penalty(problem: Problem, stop: int) -> int:
     biggest_fixed = max(v.fixed_cost for v in problem.vehicles)
     base = 2 * biggest_arc + biggest_fixed + 1
     return base * 10 * problem.stops[stop].priority
+
+
+class SearchEngine(Protocol):
+    """What the solver needs of an engine; each engine is a module with these three names.
+
+    ``solve`` searches until ``deadline`` (``time.perf_counter``), ``params.iteration_limit``
+    or ``cancel``, telling ``tracker`` each better objective, and returns stop sequences
+    only: times and loads come from the independent checker afterwards.
+    """
+
+    NAME: str
+
+    def supports(self, problem: Problem) -> bool: ...
+
+    def solve(
+        self,
+        problem: Problem,
+        candidates: Sequence[int],
+        params: SolveParameters,
+        deadline: float,
+        tracker: ProgressTracker | None = None,
+        cancel: Cancellation | None = None,
+    ) -> EngineResult: ...

@@ -53,6 +53,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "planning_runs.get_run"): PLANNERS,
     ("POST", "planning_runs.cancel_run"): PLANNERS,
     ("POST", "planning_runs.publish_run"): PLANNERS,
+    ("POST", "optimize.optimize"): PLANNERS,
 }
 
 

@@ -13,6 +13,8 @@ from tests.routing.instances import delivery, pickup, problem, van
 
 QUICK = SolveParameters(time_limit_s=1.0, iteration_limit=200)
 ENGINES = ["ortools", "pyvrp"]
+# The engines that model a real day (skills, breaks, several windows): all three.
+DAY_ENGINES = ["pyvrp", "vroom", "ortools"]
 
 
 def solve_checked(p: Problem, engine: str = "auto", **kw: object) -> Plan:
@@ -107,7 +109,8 @@ def test_shift_too_short_to_come_back():
     ]
 
 
-def test_skills_route_stops_to_the_right_vehicle():
+@pytest.mark.parametrize("engine", DAY_ENGINES)
+def test_skills_route_stops_to_the_right_vehicle(engine):
     fridge = frozenset({"fridge"})
     p = problem(
         [
@@ -118,23 +121,24 @@ def test_skills_route_stops_to_the_right_vehicle():
         [van("plain", capacity=1), van("cold", capacity=1, skills=fridge)],
     )
 
-    plan = solve_checked(p)
+    plan = solve_checked(p, engine)
 
-    assert plan.engine == "ortools"  # PyVRP has no skills
+    assert plan.engine == engine
     assert by_id(p, plan) == {"cold": ["ice-cream"], "plain": ["book"]}
     (piano,) = plan.unassigned
     assert piano.reason is Reason.NO_VEHICLE_WITH_SKILL
     assert "crane" in piano.message
 
 
-def test_driver_break_is_planned_inside_its_window():
+@pytest.mark.parametrize("engine", DAY_ENGINES)
+def test_driver_break_is_planned_inside_its_window(engine):
     brk = Break(TimeWindow(400, 600), 120)
     stops = [delivery(f"s{i}", i + 1, service_s=60) for i in range(6)]
     p = problem(stops, [van(breaks=[brk])], positions=[100, 200, 300, 400, 500, 600])
 
-    plan = solve_checked(p)
+    plan = solve_checked(p, engine)
 
-    assert plan.engine == "ortools"
+    assert plan.engine == engine
     (taken,) = plan.routes[0].breaks
     assert 400 <= taken.start_s <= 600
     assert taken.end_s - taken.start_s == 120
@@ -181,15 +185,33 @@ def test_exchange_stop_delivers_and_collects_in_one_visit():
     assert plan.routes[0].load_start == (10,)
 
 
-def test_several_windows_per_stop():
+@pytest.mark.parametrize("engine", DAY_ENGINES)
+def test_several_windows_per_stop(engine):
     two = Stop("a", StopKind.DELIVERY, 1, (TimeWindow(0, 50), TimeWindow(2000, 2100)), 0, (1,))
     p = problem([two, delivery("b", 2)], positions=[500, 600])
 
-    plan = solve_checked(p)
+    plan = solve_checked(p, engine)
 
-    assert plan.engine == "ortools"
+    assert plan.engine == engine
     a = next(v for r in plan.routes for v in r.visits if v.stop == 0)
     assert 2000 <= a.start_s <= 2100
+
+
+def test_auto_plans_skills_breaks_and_several_windows_with_pyvrp():
+    """PyVRP's search for the whole model (docs/routing.md: it beats VROOM on rich days)."""
+    brk = Break(TimeWindow(400, 600), 120)
+    two = Stop("a", StopKind.DELIVERY, 1, (TimeWindow(0, 50), TimeWindow(2000, 2100)), 0, (1,))
+    cold = delivery("ice-cream", 2, skills=frozenset({"fridge"}))
+    p = problem(
+        [two, cold],
+        [van("cold", skills=frozenset({"fridge"}), breaks=[brk]), van("plain")],
+        positions=[500, 600],
+    )
+
+    plan = solve_checked(p)
+
+    assert plan.engine == "pyvrp"
+    assert not plan.unassigned
 
 
 def random_problem(n: int, seed: int) -> Problem:

@@ -77,6 +77,7 @@ def init_app(app: Flask) -> None:
         fleet,
         health,
         loyalty,
+        optimize,
         orders,
         planning_runs,
         tokens,
@@ -86,5 +87,15 @@ def init_app(app: Flask) -> None:
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
     api = RoundtripApi(app)
-    for module in (health, tokens, orders, customers, loyalty, fleet, windows, planning_runs):
+    for module in (
+        health,
+        tokens,
+        orders,
+        customers,
+        loyalty,
+        fleet,
+        windows,
+        planning_runs,
+        optimize,
+    ):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)
