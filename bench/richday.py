@@ -8,10 +8,10 @@ A day of ``n`` stops in a 24 x 24 km city around one depot (Moscow-like speeds):
   visit); 11 % offer two windows (two 2-hour slots with a gap), the rest one 2-hour slot
   between 09:00 and 21:00; 10 % are heavy (4-8 units) and need a van (skill ``van``);
   others carry 1-3 units; service 4 min (delivery), 6 min (pickup), 8 min (exchange);
-- vehicles: one per 14 stops (29 for 400), a quarter vans (on both shifts) (60 units, 25 km/h, skill ``van``),
-  the rest cars (30 units, 30 km/h); half on the early shift 07:30-16:00 with a 30-minute
-  break starting 11:00-13:00, half on the late shift 12:30-21:30 with its break starting
-  16:00-18:00;
+- vehicles: one per 14 stops (29 for 400), a quarter vans on both shifts (60 units,
+  25 km/h, skill ``van``), the rest cars (30 units, 30 km/h); half on the early shift
+  07:30-16:00 with a 30-minute break starting 11:00-13:00, half on the late shift
+  12:30-21:30 with its break starting 16:00-18:00;
 - distances: straight line x 1.3 (streets); travel times from each profile's speed.
 
 ``live=True`` is the same day re-planned at 14:00: stops whose window closed are gone; each

@@ -124,11 +124,17 @@ def summary(rows: list[dict[str, Any]]) -> str:
             mine = [r for r in same if r["solver"] == solver]
             if not mine:
                 continue
+            # Travel is only compared where the solver placed at least VROOM's stops.
             ratio = [
                 r["travel_h"] / vroom[r["seed"]]["travel_h"]
                 for r in mine
-                if r["seed"] in vroom and vroom[r["seed"]]["travel_h"]
+                if r["seed"] in vroom
+                and vroom[r["seed"]]["travel_h"]
+                and r["placed"] >= vroom[r["seed"]]["placed"]
             ]
+            fewer = sum(
+                1 for r in mine if r["seed"] in vroom and r["placed"] < vroom[r["seed"]]["placed"]
+            )
             ratios.setdefault((solver, budget), []).extend(ratio)
             day = f"{size}{' live' if live else ''}"
             lines.append(
@@ -136,14 +142,22 @@ def summary(rows: list[dict[str, Any]]) -> str:
                 f"| {statistics.mean(r['placed'] for r in mine):.0f} of {mine[0]['n_stops']} "
                 f"| {statistics.mean(r['travel_h'] for r in mine):.1f} "
                 f"| {statistics.mean(r['distance_km'] for r in mine):.0f} "
-                f"| {statistics.mean(ratio):.3f} "
+                f"| {statistics.mean(ratio):.3f}{f' ({fewer} placed fewer)' if fewer else ''} "
                 f"| {'yes' if all(r['violations'] == 0 for r in mine) else 'NO'} "
                 f"| {max(r['wall_s'] for r in mine):.1f} |"
                 if ratio
-                else f"| {day} | {budget:g} s | {solver} | - | - | - | - | - | - |"
+                else f"| {day} | {budget:g} s | {solver} "
+                f"| {statistics.mean(r['placed'] for r in mine):.0f} of {mine[0]['n_stops']} "
+                f"| {statistics.mean(r['travel_h'] for r in mine):.1f} "
+                f"| {statistics.mean(r['distance_km'] for r in mine):.0f} "
+                f"| not compared: placed fewer stops than VROOM "
+                f"| {'yes' if all(r['violations'] == 0 for r in mine) else 'NO'} "
+                f"| {max(r['wall_s'] for r in mine):.1f} |"
             )
     lines.append("")
-    lines.append("Mean ratio to VROOM over all days and seeds:")
+    lines.append(
+        "Mean ratio to VROOM over all days and seeds (runs that placed at least as many stops):"
+    )
     for (solver, budget), values in sorted(ratios.items()):
         lines.append(
             f"- {solver} at {budget:g} s: {statistics.mean(values):.3f} ({len(values)} runs)"

@@ -54,9 +54,15 @@ def _fmt_minutes(seconds: int) -> str:
 
 
 def _walk(
-    problem: Problem, vehicle: int, stops: Sequence[int], break_slots: Sequence[int]
+    problem: Problem,
+    vehicle: int,
+    stops: Sequence[int],
+    break_slots: Sequence[int],
+    *,
+    skip_breaks: bool = False,
 ) -> TimedRoute:
-    """Time one route with each break taken on the leg into the given visit index."""
+    """Time one route with each break taken on the leg into the given visit index (or, with
+    ``skip_breaks``, without the vehicle's breaks)."""
     v = problem.vehicles[vehicle]
     dims = problem.dimensions
     violations: list[Violation] = []
@@ -85,7 +91,7 @@ def _walk(
     distance = 0
     visits: list[Visit] = []
     breaks: list[BreakTaken] = []
-    pending = sorted(zip(break_slots, range(len(v.breaks)), strict=True))
+    pending = [] if skip_breaks else sorted(zip(break_slots, range(len(v.breaks)), strict=True))
 
     def take_breaks(slot: int, depart: int, travel: int) -> int:
         """Breaks on the leg into visit ``slot``; returns when service there can begin.
@@ -167,6 +173,14 @@ def _walk(
         )
     route = Route(vehicle, tuple(visits), start_s, arrival, distance, load_start, tuple(breaks))
     return TimedRoute(route, tuple(violations))
+
+
+def violations_before_breaks(
+    problem: Problem, vehicle: int, stops: Sequence[int]
+) -> tuple[Violation, ...]:
+    """What breaks the rules even before the vehicle's breaks are placed: one walk, however
+    many breaks. Breaks only ever delay, so every one of these stays once they are placed."""
+    return _walk(problem, vehicle, stops, (), skip_breaks=True).violations
 
 
 def time_route(problem: Problem, vehicle: int, stops: Sequence[int]) -> TimedRoute:

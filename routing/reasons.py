@@ -128,9 +128,15 @@ def probe(problem: Problem, routes: Sequence[Route], stop: int) -> Unassigned:
             outcome[v] = frozenset({ViolationKind.CAPACITY})
             continue
         best: tuple[int, int, frozenset[ViolationKind]] | None = None
+        breaks = bool(problem.vehicles[v].breaks)
         for pos in range(len(current) + 1):
             trial = [*current[:pos], stop, *current[pos:]]
-            found = feasibility.time_route(problem, v, trial).violations
+            # Placing breaks re-times the route once per placement; where it breaks a rule
+            # before any break is placed, those violations stand (breaks only delay) and
+            # are taken as the position's, which keeps a probe within the time limit.
+            found = feasibility.violations_before_breaks(problem, v, trial) if breaks else ()
+            if not found:
+                found = feasibility.time_route(problem, v, trial).violations
             key = (len(found), sum(x.amount for x in found), frozenset(x.kind for x in found))
             if best is None or key[:2] < best[:2]:
                 best = key

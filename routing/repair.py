@@ -18,8 +18,8 @@ from routing import feasibility
 from routing.model import Problem, interchangeable
 
 Sequences = list[tuple[int, list[int]]]
-# Positions checked per stop, cheapest first, before giving up on it: a stop that fits
-# nowhere among its cheapest places rarely fits at a dearer one, and the budget is shared.
+# Places timed with their breaks per stop (cheapest first) before giving up on it: a stop
+# that fits nowhere among these rarely fits at a dearer one, and the budget is shared.
 TRIES_PER_STOP = 40
 
 
@@ -95,11 +95,17 @@ def _cheapest_fit(
             added = added + veh.fixed_cost
         options.extend((int(a), v, pos) for pos, a in enumerate(added))
     options.sort()
-    for _added, v, pos in options[:TRIES_PER_STOP]:
-        if time.perf_counter() >= deadline:
+    timed = 0
+    for _added, v, pos in options:
+        if timed >= TRIES_PER_STOP or time.perf_counter() >= deadline:
             return None
         stops = by_vehicle.get(v, [])
         trial = [*stops[:pos], stop, *stops[pos:]]
+        # One walk without breaks rules most places out; only the rest are timed with
+        # every placement of the breaks.
+        if feasibility.violations_before_breaks(problem, v, trial):
+            continue
+        timed += 1
         if not feasibility.time_route(problem, v, trial).violations:
             return v, pos
     return None

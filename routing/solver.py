@@ -78,7 +78,7 @@ def solve(
     # The time limit covers the whole call: pre-check, search, re-timing and explanations,
     # which may run a little over (the promise is the limit plus 5 %, or plus 1 s).
     ends = started + params.time_limit_s
-    explain_until = ends + 0.8 * max(1.0, 0.05 * params.time_limit_s)
+    explain_until = ends + 0.5 * max(1.0, 0.05 * params.time_limit_s)
     ruled_out = reasons.precheck(problem)
     candidates = [i for i in range(len(problem.stops)) if i not in ruled_out]
     engine = choose_engine(problem, params.engine)
