@@ -1,4 +1,4 @@
-"""PyVRP engine: hybrid genetic search (the state of the art on VRPTW) for the whole model.
+"""PyVRP engine: iterated local search (the state of the art on VRPTW) for the whole model.
 
 How each part of a real day is modelled in PyVRP 0.14:
 - deliveries, pickups and exchanges (both at one visit): each client's ``delivery`` and
@@ -64,7 +64,7 @@ def solve(
     tracker: ProgressTracker | None = None,
     cancel: Cancellation | None = None,
 ) -> EngineResult:
-    """Hybrid genetic search until the deadline, the iteration limit or ``cancel`` says so;
+    """PyVRP's search until the deadline, the iteration limit or ``cancel`` says so;
     then breaks are put back into the routes (see the module's notes).
 
     ``cancel`` is asked between iterations (each takes milliseconds); stopped early, the best
