@@ -1,8 +1,9 @@
 """Solve a Problem into a Plan: pre-check, run an engine, re-time, explain what was left out.
 
-OR-Tools indices never leave this module; PyVRP's never leave ``routing.pyvrp_engine``.
-Engines return stop sequences only: every time and load in the Plan comes from the
-independent checker, so the plan and the checker cannot disagree.
+Each engine's own indices never leave its module (``routing.pyvrp_engine``,
+``routing.vroom_engine``, ``routing.ortools_engine``). Engines return stop sequences only:
+every time and load in the Plan comes from the independent checker, so the plan and the
+checker cannot disagree.
 """
 
 from __future__ import annotations

@@ -84,5 +84,6 @@ def test_the_openapi_document_describes_optimize(client):
     operation = spec["paths"]["/api/v1/optimize"]["post"]
 
     assert "application/json" in operation["requestBody"]["content"]
-    assert "413" in operation["responses"] and "422" in operation["responses"]
+    assert "413" in operation["responses"]
+    assert "422" in operation["responses"]
     assert any(p["name"] == "time_limit_s" for p in operation["parameters"])
