@@ -198,6 +198,9 @@ def read_problem(data: Any) -> Problem:
         for name, found in (("durations", durations), ("distances", distances), ("costs", costs)):
             if profile in found and found[profile].shape[0] != size:
                 _fail(f"matrices.{profile}.{name}", f"must be {size} x {size} like the others")
+    if costs and len(costs) != len(durations):
+        bare = next(p for p in durations if p not in costs)
+        _fail(f"matrices.{bare}.costs", "give costs for every profile or for none")
     objective = _objective(costs or durations, "costs" if costs else "durations")
 
     vehicles_in = _list(top.get("vehicles"), "vehicles", MAX_VEHICLES)

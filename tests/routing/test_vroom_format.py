@@ -144,6 +144,7 @@ def _drop(key: str) -> Callable[[dict[str, Any]], None]:
         (_set("matrices.car.durations.0.1", 1.5), "matrices.car.durations[0][1]"),
         (_set("matrices.van.costs", [[0] * 6 for _ in range(6)]), "matrices.van.costs"),
         (_set("matrices.car.speed", 3), "matrices.car.speed"),
+        (lambda data: data["matrices"]["van"].pop("costs"), "matrices.van.costs"),
     ],
 )
 def test_malformed_input_is_refused_naming_the_field(change, field):
