@@ -221,10 +221,31 @@ def fresh_database_url(base_url: str, suffix: str) -> str:
     name = f"{url.database}_{suffix}"
     admin = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(conn, name)
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(conn: Connection, name: str) -> None:
+    """DROP DATABASE ... WITH (FORCE), again if it meets a connection still starting up.
+
+    A backend that is still authenticating has no role yet, and PostgreSQL refuses to
+    terminate it ("must be a member of the role whose process is being terminated", SQLSTATE
+    42501). A process a previous test started and stopped may still be reconnecting. So the
+    drop is tried a few times, 0.2 s apart, before the error is raised."""
+    import time
+
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(10):
+        try:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "42501" or attempt == 9:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture(params=BACKENDS)

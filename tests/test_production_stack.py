@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from app import demo
 from app.db import make_engine
-from tests.conftest import postgres_url_or_skip
+from tests.conftest import drop_database, postgres_url_or_skip
 from tests.processes import clock_at, free_port, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.concurrency]
@@ -34,7 +34,7 @@ def stack(tmp_path):  # type: ignore[no-untyped-def]
     database = f"{base.database}_prod"
     admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        drop_database(connection, database)
     admin.dispose()
     port = free_port()
     env = {
