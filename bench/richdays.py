@@ -41,14 +41,9 @@ OUT = RESULTS / "richdays.jsonl"
 def travel_hours(problem: Problem, routes: list[tuple[int, list[int]]]) -> float:
     total = 0
     for vehicle, stops in routes:
-        if not stops:
-            continue
-        v = problem.vehicles[vehicle]
-        path = [problem.depots[v.start_depot].location]
-        path += [problem.stops[s].location for s in stops]
-        path.append(problem.depots[v.end_depot].location)
-        m = problem.duration_s[v.profile]
-        total += int(m[path[:-1], path[1:]].sum())
+        if stops:
+            m = problem.duration_s[problem.vehicles[vehicle].profile]
+            total += sum(int(m[a, b]) for a, b in _legs(problem, vehicle, stops))
     return total / 3600
 
 
