@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -196,7 +196,16 @@ def _hand_over_orphans(
         due = {(d.job, d.due_at): d for d in due_now(session, now=now, schedule=schedule)}
         for firing in orphans:
             item = due.get((firing.job, firing.due_at))
-            firing.enqueued_at = now  # handed over now, or too late to matter
+            # Handed over now, or too late to matter. A compare-and-set, because SQLite ignores
+            # FOR UPDATE: of two schedulers sweeping at once, only one takes each orphan.
+            taken = session.execute(
+                update(Firing)
+                .where(Firing.id == firing.id, Firing.enqueued_at.is_(None))
+                .values(enqueued_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                continue
             if item is None:
                 log.warning("firing %s of %s is past its grace; not run", firing.id, firing.job)
                 continue

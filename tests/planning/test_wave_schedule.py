@@ -97,11 +97,13 @@ def test_a_wave_is_due_only_within_its_grace_period(committed_factory, two_depot
 
 def test_two_schedulers_ticking_at_once_fire_each_wave_once(committed_factory, two_depots):
     queue = RecordingQueue()
-    start = threading.Barrier(2)
+    # Both schedulers read the same wall clock: each beat starts together, so neither sees the
+    # other's fresh firing as abandoned (which takes HANDOVER_S of one clock, not two clocks).
+    beat = threading.Barrier(2)
 
     def scheduler(name: str) -> None:
-        start.wait()
         for minutes in (0, 1, 2):  # three beats each, all inside the wave's grace
+            beat.wait()
             schedule.tick(
                 committed_factory,
                 queue,
@@ -151,6 +153,29 @@ def test_a_firing_whose_scheduler_died_before_handing_it_over_is_handed_over_lat
     schedule.tick(
         committed_factory, queue, now=NOON + timedelta(minutes=2), schedule=TIMETABLE, by="two"
     )
+
+    assert [task for task, _ in queue.jobs] == ["planning.wave"]
+
+
+def test_two_schedulers_finding_the_same_abandoned_firing_hand_it_over_once(
+    committed_factory, two_depots
+):
+    with session_scope(committed_factory) as s:
+        (due,) = schedule.due_now(s, now=NOON, schedule=TIMETABLE)
+        assert schedule.claim(s, due, now=NOON, by="died") is not None
+    queue = RecordingQueue()
+    beat = threading.Barrier(2)
+
+    def scheduler(name: str) -> None:
+        beat.wait()
+        later = NOON + timedelta(minutes=2)
+        schedule.tick(committed_factory, queue, now=later, schedule=TIMETABLE, by=name)
+
+    threads = [threading.Thread(target=scheduler, args=(n,)) for n in ("one", "two")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
     assert [task for task, _ in queue.jobs] == ["planning.wave"]
 
