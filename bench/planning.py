@@ -34,10 +34,9 @@ from app.db import make_engine, make_session_factory, session_scope
 from app.fleet.models import Courier, Depot, Shift, Vehicle
 from app.orders.models import DeliveryWindowTemplate, Order, OrderItem
 from app.orders.windows import DayWindow, local_midnight, windows_for_day
-from app.planning import editing, promise, services
-from app.planning.editing import route_specs
+from app.planning import editing, flows, promise, services
 from app.planning.models import Plan
-from app.planning.problem import plan_problem
+from app.planning.problem import plan_problem, route_specs
 from bench.vrptw import RESULTS
 from routing import feasibility
 from routing.solver import SolveParameters
@@ -197,7 +196,7 @@ def main() -> None:
         print("plan", default, longer, flush=True)
 
         with session_scope(factory) as s:
-            services.publish(s, plan_id=int(default["plan_id"]), now=NOW)
+            flows.publish(s, plan_id=int(default["plan_id"]), now=NOW)
 
         timings: list[float] = []
         available = 0

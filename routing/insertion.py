@@ -15,31 +15,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
 
 from routing.feasibility import Violation, time_route
 from routing.model import Problem, TimeWindow, amounts
-
-
-class Refusal(StrEnum):
-    """Why no position accepts the stop, from the most to the least fundamental."""
-
-    NO_OPEN_ROUTE = "no_open_route"  # every route has left the depot, or there are none
-    SKILL = "skill"
-    CAPACITY = "capacity"
-    TIME = "time"
+from routing.plan import Reason
 
 
 @dataclass(frozen=True, slots=True)
 class RouteSpec:
-    """A route as it stands: ``closed`` routes have left the depot and take nothing new."""
+    """A route as it stands: a route ``under_way`` has left the depot and takes nothing new."""
 
     vehicle: int
     stops: tuple[int, ...]
-    closed: bool = False
+    under_way: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +56,9 @@ class Insertion:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     insertions: tuple[Insertion, ...]  # feasible, cheapest first; at most one per route
-    refusal: Refusal | None  # why nothing fits, when nothing does
+    # Why nothing fits, when nothing does, from the most to the least fundamental:
+    # NO_OPEN_ROUTE, NO_VEHICLE_WITH_SKILL, CAPACITY, WINDOW_UNREACHABLE.
+    refusal: Reason | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +93,7 @@ class InsertionIndex:
         capacity: list[tuple[int, ...]] = []
         profile: list[int] = []
         for r, spec in enumerate(self.routes):
-            if spec.closed:
+            if spec.under_way:
                 continue
             v = problem.vehicles[spec.vehicle]
             timed = time_route(problem, spec.vehicle, spec.stops).route
@@ -175,7 +168,7 @@ class InsertionIndex:
     def insertions(self, stop: NewStop, travel: Travel, *, not_before_s: int = 0) -> Outcome:
         """Feasible positions, best per route and cheapest first; or why there are none."""
         if self.positions == 0:
-            return Outcome((), Refusal.NO_OPEN_ROUTE)
+            return Outcome((), Reason.NO_OPEN_ROUTE)
         dims = self.problem.dimensions
         skill_ok = np.array(
             [
@@ -185,7 +178,7 @@ class InsertionIndex:
             dtype=bool,
         )[self.route_of]
         if not skill_ok.any():
-            return Outcome((), Refusal.SKILL)
+            return Outcome((), Reason.NO_VEHICLE_WITH_SKILL)
         delivery = np.array(amounts(stop.delivery, dims), dtype=np.int64)
         pickup = np.array(amounts(stop.pickup, dims), dtype=np.int64)
         fits = (self.load_before + delivery <= self.capacity).all(axis=1) & (
@@ -193,7 +186,7 @@ class InsertionIndex:
         ).all(axis=1)
         room = skill_ok & fits
         if not room.any():
-            return Outcome((), Refusal.CAPACITY)
+            return Outcome((), Reason.CAPACITY)
         to_s = np.stack([travel.to_s[p] for p in self.profiles])
         from_s = np.stack([travel.from_s[p] for p in self.profiles])
         t_in = to_s[self.profile, self.prev_loc]
@@ -207,7 +200,7 @@ class InsertionIndex:
         reach_next = np.where(in_window, begin + stop.service_s + t_out, 0)
         ok = room & in_window & (reach_next <= self.latest)
         if not ok.any():
-            return Outcome((), Refusal.TIME)
+            return Outcome((), Reason.WINDOW_UNREACHABLE)
         added_s = t_in + t_out - self.base_s
         added_m = travel.to_m[self.prev_loc] + travel.from_m[self.next_loc] - self.base_m
         candidates = np.flatnonzero(ok)

@@ -8,6 +8,10 @@ from enum import StrEnum
 
 
 class Reason(StrEnum):
+    """Why a stop is on no route: one vocabulary for the search, late insertion, the promise
+    engine and the stored plan (the database checks its values)."""
+
+    NO_OPEN_ROUTE = "NO_OPEN_ROUTE"  # every route has left the depot, or there are none
     NO_VEHICLE_WITH_SKILL = "NO_VEHICLE_WITH_SKILL"
     CAPACITY = "CAPACITY"
     WINDOW_UNREACHABLE = "WINDOW_UNREACHABLE"

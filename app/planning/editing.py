@@ -8,132 +8,47 @@ dispatcher's move may break a rule, but then only with a reason, which is record
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import messages
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.fleet.models import Shift
-from app.messages import Message, say, say_n
-from app.orders.models import Order, OrderStatus
+from app.messages import Message, say
+from app.orders.models import Order
+from app.planning import stops as stop_service
 from app.planning.days import ensure_day_not_over
-from app.planning.models import ChangeKind, Plan, PlanChange, PlanRoute, PlanStatus, PlanUnassigned
-from app.planning.problem import PLANNABLE, DayProblem, plan_problem
-from app.planning.services import publish, published_plan, refresh_totals, route_row
+from app.planning.enums import ChangeKind, PlanStatus, Reason
+from app.planning.models import Plan, PlanChange, PlanRoute, PlanUnassigned, Stop
+from app.planning.problem import (
+    DayProblem,
+    new_stop,
+    plan_problem,
+    refresh_totals,
+    route_row,
+    route_specs,
+)
 from app.planning.words import listed
 from routing.feasibility import Violation, ViolationKind, minutes_up, time_route
-from routing.insertion import InsertionIndex, NewStop, Refusal, RouteSpec, verify
+from routing.insertion import InsertionIndex, verify
 from routing.matrix import MatrixProvider
-from routing.model import Stop
 
-# Why a late order fits nowhere: the machine's code (kept on the plan) and the person's words.
-REFUSALS: dict[Refusal, tuple[str, Message]] = {
-    Refusal.NO_OPEN_ROUTE: (
-        "NO_OPEN_ROUTE",
-        say(
-            "Every courier of the day has already left the depot, so nothing can be added; "
-            "the next planning wave or another day can take it."
-        ),
+# Why a late stop fits nowhere, in the person's words (the reason's name is kept on the plan).
+REFUSALS: dict[Reason, Message] = {
+    Reason.NO_OPEN_ROUTE: say(
+        "Every courier of the day has already left the depot, so nothing can be added; "
+        "the next planning wave or another day can take it."
     ),
-    Refusal.SKILL: (
-        "NO_VEHICLE_WITH_SKILL",
-        say("No courier of the day has what this order needs."),
+    Reason.NO_VEHICLE_WITH_SKILL: say("No courier of the day has what this order needs."),
+    Reason.CAPACITY: say(
+        "Every route that could take it is full; it waits for the next planning wave."
     ),
-    Refusal.CAPACITY: (
-        "CAPACITY",
-        say("Every route that could take it is full; it waits for the next planning wave."),
-    ),
-    Refusal.TIME: (
-        "WINDOW_UNREACHABLE",
-        say(
-            "No courier can reach it inside its window without making another stop late; it "
-            "waits for the next planning wave."
-        ),
+    Reason.WINDOW_UNREACHABLE: say(
+        "No courier can reach it inside its window without making another stop late; it "
+        "waits for the next planning wave."
     ),
 }
-
-
-def current_plan(session: Session, *, depot_id: int, day: date) -> Plan | None:
-    """The plan promises are made from: the published one, else the newest ready draft."""
-    published = published_plan(session, depot_id=depot_id, day=day)
-    if published is not None:
-        return published
-    return session.scalar(
-        select(Plan)
-        .where(Plan.depot_id == depot_id, Plan.delivery_day == day, Plan.status == PlanStatus.READY)
-        .order_by(Plan.version.desc())
-        .limit(1)
-    )
-
-
-def publish_plan(
-    session: Session, *, plan_id: int, now: datetime, matrix: MatrixProvider | None = None
-) -> tuple[Plan, list[Placement]]:
-    """Publish a version, first inserting the orders that arrived after it was solved.
-
-    Refused when couriers have reported stops the version does not know of: publishing it
-    would throw their progress away; a new re-plan keeps it.
-    """
-    plan = _ready_plan(session, plan_id)
-    ensure_day_not_over(session, depot_id=plan.depot_id, day=plan.delivery_day, now=now)
-    current = published_plan(session, depot_id=plan.depot_id, day=plan.delivery_day)
-    if current is not None and current.id != plan.id:
-        reported = {v.order_id for r in current.routes for v in r.visits if v.reported}
-        kept = {v.order_id for r in plan.routes for v in r.visits if v.reported}
-        if reported - kept:
-            raise Conflict(
-                say_n(
-                    "Couriers have reported %(n)s stop since version %(version)s was planned, "
-                    "so publishing it would lose their progress. Plan the day again: the new "
-                    "version keeps every started stop as it is.",
-                    "Couriers have reported %(n)s stops since version %(version)s was planned, "
-                    "so publishing it would lose their progress. Plan the day again: the new "
-                    "version keeps every started stop as it is.",
-                    len(reported - kept),
-                    version=plan.version,
-                )
-            )
-    known = {v.order_id for r in plan.routes for v in r.visits}
-    known |= {u.order_id for u in plan.unassigned}
-    missing = session.scalars(
-        select(Order)
-        .where(
-            Order.depot_id == plan.depot_id,
-            Order.delivery_day == plan.delivery_day,
-            Order.status.in_(PLANNABLE),
-            Order.id.not_in(known),
-        )
-        .order_by(Order.window_start_at, Order.id)
-    ).all()
-    placements = [
-        insert_order(session, plan_id=plan.id, order_id=o.id, now=now, matrix=matrix)
-        for o in missing
-    ]
-    publish(session, plan_id=plan.id, now=now)
-    return plan, placements
-
-
-def route_specs(day: DayProblem, plan: Plan) -> list[RouteSpec]:
-    """One route per shift of the day, in vehicle order; a route under way takes nothing new."""
-    stored = {r.shift_id: r for r in plan.routes}
-    specs = []
-    for k, shift in enumerate(day.shifts):
-        route = stored.get(shift.id)
-        visits = route.visits if route is not None else []
-        specs.append(
-            RouteSpec(
-                k,
-                tuple(day.stop_index[v.order_id] for v in visits),
-                closed=any(v.reported for v in visits),
-            )
-        )
-    return specs
-
-
-def new_stop(stop: Stop) -> NewStop:
-    return NewStop(stop.windows, stop.service_s, stop.delivery, stop.pickup, stop.skills)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +57,9 @@ class Placement:
     message: Message
     route_id: int | None = None
     sequence: int | None = None
-    reason_code: str | None = None
+    reason_code: Reason | None = None
     reason: Message | None = None  # why it fits nowhere, in plain words
+    stop_id: int | None = None
 
 
 def insert_order(
@@ -155,20 +71,35 @@ def insert_order(
     user_id: int | None = None,
     matrix: MatrixProvider | None = None,
 ) -> Placement:
-    """Put a late order where it adds least travel and moves no stop out of its window."""
-    plan = _ready_plan(session, plan_id)
-    ensure_day_not_over(session, depot_id=plan.depot_id, day=plan.delivery_day, now=now)
+    """Put a late order's delivery stop where it adds least travel and moves no stop out of
+    its window."""
     order = session.get(Order, order_id)
     if order is None:
         raise NotFound(say("There is no order %(id)s.", id=order_id))
-    if any(v.order_id == order_id for r in plan.routes for v in r.visits):
+    stop = stop_service.delivery_stop(session, order)
+    return insert_stop(session, plan_id=plan_id, stop=stop, now=now, user_id=user_id, matrix=matrix)
+
+
+def insert_stop(
+    session: Session,
+    *,
+    plan_id: int,
+    stop: Stop,
+    now: datetime,
+    user_id: int | None = None,
+    matrix: MatrixProvider | None = None,
+) -> Placement:
+    """Put a late stop where it adds least travel and moves no stop out of its window."""
+    plan = _ready_plan(session, plan_id)
+    ensure_day_not_over(session, depot_id=plan.depot_id, day=plan.delivery_day, now=now)
+    if any(v.stop.id == stop.id for r in plan.routes for v in r.visits):
         raise Conflict(
-            say("Order %(number)s is already on a route of this plan.", number=order.number)
+            say("Order %(number)s is already on a route of this plan.", number=stop.label)
         )
-    day = plan_problem(session, plan, extra_orders=[order], matrix=matrix)
+    day = plan_problem(session, plan, extra=[stop], matrix=matrix)
     specs = route_specs(day, plan)
     index = InsertionIndex(day.problem, specs)
-    s = day.stop_index[order.id]
+    s = day.stop_index[stop.id]
     outcome = index.insertions(
         new_stop(day.problem.stops[s]),
         index.travel_for_location(day.problem.stops[s].location),
@@ -181,30 +112,32 @@ def insert_order(
         stops = list(spec.stops)
         stops.insert(found.position, s)
         route = _rewrite(session, plan, day, spec.vehicle, stops)
-        _now_on_a_route(plan, order)
+        _now_on_a_route(session, plan, stop, now)
         facts = {
-            "number": order.number,
+            "number": stop.label,
             "courier": day.shifts[spec.vehicle].courier.name,
             "position": found.position + 1,
         }
         summary = say("%(number)s added to %(courier)s's route as stop %(position)s", **facts)
-        _record(session, plan, ChangeKind.INSERT, order, summary, [], None, user_id, now)
+        _record(session, plan, ChangeKind.INSERT, stop, summary, [], None, user_id, now)
         session.flush()
         said = say("%(number)s added to %(courier)s's route as stop %(position)s.", **facts)
-        return Placement(True, said, route.id, found.position + 1)
-    code, message = REFUSALS[outcome.refusal or Refusal.TIME]
-    listed = [u for u in plan.unassigned if u.order_id == order.id]
+        return Placement(True, said, route.id, found.position + 1, stop_id=stop.id)
+    code = outcome.refusal or Reason.WINDOW_UNREACHABLE
+    message = REFUSALS[code]
+    listed = [u for u in plan.unassigned if u.stop.id == stop.id]
     if [u.reason_code for u in listed] != [code]:
-        _drop_unassigned(plan, order.id)
-        plan.unassigned.append(PlanUnassigned(order_id=order.id, reason_code=code, message=message))
+        _drop_unassigned(plan, stop.id)
+        plan.unassigned.append(PlanUnassigned(stop=stop, reason_code=code, message=message))
         plan.revision += 1
         refresh_totals(plan)
         session.flush()
     return Placement(
         False,
-        say("%(number)s could not be placed: %(reason)s", number=order.number, reason=message),
+        say("%(number)s could not be placed: %(reason)s", number=stop.label, reason=message),
         reason_code=code,
         reason=message,
+        stop_id=stop.id,
     )
 
 
@@ -222,13 +155,13 @@ def preview_move(
     session: Session,
     *,
     plan_id: int,
-    order_id: int,
+    stop_id: int,
     shift_id: int,
     position: int,
     matrix: MatrixProvider | None = None,
 ) -> MovePreview:
     """What the checker says of the plan after the move; nothing is written."""
-    preview, _, _ = _move(session, plan_id, order_id, shift_id, position, matrix)
+    preview, _, _ = _move(session, plan_id, stop_id, shift_id, position, matrix)
     return preview
 
 
@@ -236,7 +169,7 @@ def apply_move(
     session: Session,
     *,
     plan_id: int,
-    order_id: int,
+    stop_id: int,
     shift_id: int,
     position: int,
     now: datetime,
@@ -247,7 +180,7 @@ def apply_move(
     """Save a move; one that breaks a rule needs a reason, recorded with the violations."""
     found = _ready_plan(session, plan_id)
     ensure_day_not_over(session, depot_id=found.depot_id, day=found.delivery_day, now=now)
-    preview, day, changed = _move(session, plan_id, order_id, shift_id, position, matrix)
+    preview, day, changed = _move(session, plan_id, stop_id, shift_id, position, matrix)
     reason = (override_reason or "").strip() or None
     if preview.violations and reason is None:
         raise ValidationFailed(
@@ -264,13 +197,13 @@ def apply_move(
     plan = session.get_one(Plan, plan_id)
     for vehicle, stops in changed.items():
         _rewrite(session, plan, day, vehicle, stops)
-    order = session.get_one(Order, order_id)
-    _now_on_a_route(plan, order)
+    stop = day.stops[day.stop_index[stop_id]]
+    _now_on_a_route(session, plan, stop, now)
     _record(
         session,
         plan,
         ChangeKind.MOVE,
-        order,
+        stop,
         preview.summary,
         preview.violations,
         reason if preview.violations else None,
@@ -284,29 +217,29 @@ def apply_move(
 def _move(
     session: Session,
     plan_id: int,
-    order_id: int,
+    stop_id: int,
     shift_id: int,
     position: int,
     matrix: MatrixProvider | None,
 ) -> tuple[MovePreview, DayProblem, dict[int, list[int]]]:
     plan = _ready_plan(session, plan_id)
     day = plan_problem(session, plan, matrix=matrix)
-    if order_id not in day.stop_index:
-        raise ValidationFailed({"order_id": [say("That order is not part of this plan.")]})
+    if stop_id not in day.stop_index:
+        raise ValidationFailed({"stop_id": [say("That stop is not part of this plan.")]})
     if shift_id not in day.vehicle_index:
         raise ValidationFailed({"shift_id": [say("That courier has no shift on this plan's day.")]})
     specs = route_specs(day, plan)
-    s = day.stop_index[order_id]
+    s = day.stop_index[stop_id]
     target = day.vehicle_index[shift_id]
     source = next((sp.vehicle for sp in specs if s in sp.stops), None)
-    if source is not None and specs[source].closed:
+    if source is not None and specs[source].under_way:
         raise Conflict(
             say(
                 "%(courier)s's route is under way: this order is on that vehicle, so it stays.",
                 courier=_courier(day, source),
             )
         )
-    if specs[target].closed:
+    if specs[target].under_way:
         raise Conflict(
             say(
                 "%(courier)s's route is under way: it can take nothing more until it is back.",
@@ -332,7 +265,7 @@ def _move(
     ]
     summary = say(
         "%(number)s moved to %(courier)s's route as stop %(position)s",
-        number=day.orders[s].number,
+        number=day.label(s),
         courier=_courier(day, target),
         position=position,
     )
@@ -348,7 +281,7 @@ def _say(day: DayProblem, vehicle: int, stops: list[int], v: Violation) -> Messa
     named by its order's number."""
     courier = _courier(day, vehicle)
     at = stops.index(v.stop) + 1 if v.stop is not None and v.stop in stops else None
-    number = day.orders[v.stop].number if at is not None and v.stop is not None else ""
+    number = day.label(v.stop) if at is not None and v.stop is not None else ""
     if v.kind is ViolationKind.LATE:
         if at is None:
             return say(
@@ -449,15 +382,15 @@ def _rewrite(
     return fresh
 
 
-def _now_on_a_route(plan: Plan, order: Order) -> None:
-    """The order left the plan's not-planned list; on a published plan it is now planned."""
-    _drop_unassigned(plan, order.id)
-    if plan.published_at is not None and order.status == OrderStatus.NEW:
-        order.status = OrderStatus.PLANNED
+def _now_on_a_route(session: Session, plan: Plan, stop: Stop, now: datetime) -> None:
+    """The stop left the plan's not-planned list; on a published plan it is now planned."""
+    _drop_unassigned(plan, stop.id)
+    if plan.published_at is not None:
+        stop_service.placed(session, [stop], now=now)
 
 
-def _drop_unassigned(plan: Plan, order_id: int) -> None:
-    for u in [u for u in plan.unassigned if u.order_id == order_id]:
+def _drop_unassigned(plan: Plan, stop_id: int) -> None:
+    for u in [u for u in plan.unassigned if u.stop.id == stop_id]:
         plan.unassigned.remove(u)
 
 
@@ -465,7 +398,7 @@ def _record(
     session: Session,
     plan: Plan,
     kind: ChangeKind,
-    order: Order,
+    stop: Stop,
     summary: Message,
     violations: list[Message],
     reason: str | None,
@@ -476,7 +409,7 @@ def _record(
         PlanChange(
             plan_id=plan.id,
             kind=kind,
-            order_id=order.id,
+            stop_id=stop.id,
             summary=summary,
             violations=messages.dump_list(list(violations)),
             override_reason=reason,

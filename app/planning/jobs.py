@@ -22,8 +22,9 @@ from app.errors import DomainError
 from app.fleet.models import Depot
 from app.messages import say
 from app.orders.models import Order, OrderStatus
-from app.planning import editing, services
-from app.planning.models import Plan, PlanStatus
+from app.planning import editing, flows, services
+from app.planning.enums import PlanStatus
+from app.planning.models import Plan
 from routing.solver import Progress, SolveParameters, solve
 
 log = logging.getLogger(__name__)
@@ -336,7 +337,7 @@ def _publish_if_ready(factory: sessionmaker[Session], plan_id: int, now: datetim
         with session_scope(factory) as session:
             if session.get_one(Plan, plan_id).status != PlanStatus.READY:
                 return False
-            editing.publish_plan(session, plan_id=plan_id, now=now)
+            flows.publish(session, plan_id=plan_id, now=now)
             return True
     except DomainError as exc:
         log.warning("plan %s not published: %s", plan_id, exc)
@@ -382,8 +383,8 @@ def bring_up_to_date(
     with session_scope(factory) as session:
         base = session.get_one(Plan, plan_id)
         depot_id, day = base.depot_id, base.delivery_day
-        routed = {v.order_id for r in base.routes for v in r.visits}
-        tried = {u.order_id for u in base.unassigned}
+        routed = {v.stop.order_id for r in base.routes for v in r.visits}
+        tried = {u.stop.order_id for u in base.unassigned}
         waiting = session.scalars(
             select(Order.id)
             .where(
@@ -417,7 +418,7 @@ def bring_up_to_date(
     touched.append(new_id)
     with session_scope(factory) as session:
         plan = session.get_one(Plan, new_id)
-        routed_now = {v.order_id for r in plan.routes for v in r.visits}
+        routed_now = {v.stop.order_id for r in plan.routes for v in r.visits}
         keeps = routed <= routed_now and bool(left & routed_now)
     if keeps and plan.status == PlanStatus.READY and _publish_if_ready(factory, new_id, now):
         return touched

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -21,16 +20,82 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base, UTCDateTime, utcnow
 from app.fleet.models import Courier, Shift, Vehicle
 from app.messages import SaidText
+from app.orders.models import Order
+from app.planning.enums import (
+    CHANGE_KINDS,
+    FAILURE_REASONS,
+    PLAN_STATUSES,
+    REASONS,
+    STOP_KINDS,
+    STOP_OUTCOMES,
+    PlanStatus,
+)
 
 
-class PlanStatus(StrEnum):
-    SOLVING = "solving"
-    READY = "ready"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+class Stop(Base):
+    """A piece of work at one place on one day, for the life of that work.
 
+    Planning owns it: plan versions place it on routes (``PlanVisit``) but do not own it, so
+    its id stays the same through late insertions, a dispatcher's moves and re-plans, and a
+    courier's report queued offline still finds it. Where, when and how much come from its
+    source (an order today, a return case later) and are refreshed from it until the courier
+    starts it; what happened there (the execution facts) is recorded here once.
+    """
 
-PLAN_STATUSES = tuple(s.value for s in PlanStatus)
+    __tablename__ = "stops"
+    __table_args__ = (
+        UniqueConstraint("order_id", "delivery_day", "kind"),
+        CheckConstraint(f"kind IN {STOP_KINDS!r}", name="kind_known"),
+        CheckConstraint(f"outcome IS NULL OR outcome IN {STOP_OUTCOMES!r}", name="outcome_known"),
+        CheckConstraint("(outcome IS NULL) = (completed_at IS NULL)", name="completed_has_outcome"),
+        CheckConstraint(
+            f"failure_reason IS NULL OR failure_reason IN {FAILURE_REASONS!r}",
+            name="failure_reason_known",
+        ),
+        CheckConstraint(
+            "(outcome = 'failed') = (failure_reason IS NOT NULL)", name="failure_has_reason"
+        ),
+        CheckConstraint("delivery_units >= 0 AND pickup_units >= 0", name="units_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depots.id"), index=True)
+    delivery_day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(10))
+    # The source of the work; a return case joins it later.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    window_start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivery_units: Mapped[int]  # to hand over
+    pickup_units: Mapped[int] = mapped_column(default=0, server_default="0")  # to collect
+    service_s: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What happened, as the courier reported it; times are the courier's own.
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    failure_reason: Mapped[str | None] = mapped_column(String(20))
+    failure_note: Mapped[str | None] = mapped_column(String(500))
+    recipient_name: Mapped[str | None] = mapped_column(String(120))
+    reported_by_courier_id: Mapped[int | None] = mapped_column(ForeignKey("couriers.id"))
+
+    # Stops are read in hundreds (a day, a plan): their orders come in one query with them.
+    order: Mapped[Order | None] = relationship(lazy="selectin")
+
+    @property
+    def reported(self) -> bool:
+        return self.arrived_at is not None or self.completed_at is not None
+
+    @property
+    def done(self) -> bool:
+        return self.completed_at is not None
+
+    @property
+    def label(self) -> str:
+        """What people call the stop: its order's number."""
+        return self.order.number if self.order is not None else f"#{self.id}"
 
 
 class Plan(Base):
@@ -123,63 +188,55 @@ class PlanRoute(Base):
         lazy="selectin",
     )
 
-
-class VisitOutcome(StrEnum):
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-VISIT_OUTCOMES = tuple(o.value for o in VisitOutcome)
+    @property
+    def under_way(self) -> bool:
+        """The courier has reported a stop: the route left the depot and takes nothing new."""
+        return any(v.reported for v in self.visits)
 
 
 class PlanVisit(Base):
+    """A stop placed on a route by one plan version, with the times that version planned."""
+
     __tablename__ = "plan_visits"
     __table_args__ = (
         UniqueConstraint("route_id", "sequence"),
-        CheckConstraint(f"outcome IS NULL OR outcome IN {VISIT_OUTCOMES!r}", name="outcome_known"),
-        CheckConstraint("(outcome IS NULL) = (completed_at IS NULL)", name="completed_has_outcome"),
+        UniqueConstraint("route_id", "stop_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     route_id: Mapped[int] = mapped_column(
         ForeignKey("plan_routes.id", ondelete="CASCADE"), index=True
     )
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id"), index=True)
     sequence: Mapped[int]
     arrival_at: Mapped[datetime] = mapped_column(UTCDateTime())
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     departure_at: Mapped[datetime] = mapped_column(UTCDateTime())
     load_after: Mapped[list[int]] = mapped_column(JSON)
-    # What the courier reported (D5); a reported visit, and every visit before it, is fixed.
-    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    outcome: Mapped[str | None] = mapped_column(String(10))
 
     route: Mapped[PlanRoute] = relationship(back_populates="visits")
+    stop: Mapped[Stop] = relationship(lazy="selectin")
 
     @property
     def reported(self) -> bool:
-        return self.arrived_at is not None or self.completed_at is not None
+        """The courier reported this stop (D5): it, and every visit before it, is fixed."""
+        return self.stop.reported
 
 
 class PlanUnassigned(Base):
+    """A stop a plan version left off every route, and why (routing's reason names)."""
+
     __tablename__ = "plan_unassigned"
+    __table_args__ = (CheckConstraint(f"reason_code IN {REASONS!r}", name="reason_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id"), index=True)
     reason_code: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(SaidText())
 
     plan: Mapped[Plan] = relationship(back_populates="unassigned")
-
-
-class ChangeKind(StrEnum):
-    INSERT = "insert"  # a late order placed into the plan by cheapest feasible insertion
-    MOVE = "move"  # a dispatcher moved a stop by hand
-
-
-CHANGE_KINDS = tuple(k.value for k in ChangeKind)
+    stop: Mapped[Stop] = relationship(lazy="selectin")
 
 
 class PlanChange(Base):
@@ -196,9 +253,11 @@ class PlanChange(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(10))
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id"), index=True)
     summary: Mapped[str] = mapped_column(SaidText())
     violations: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of messages
     override_reason: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    stop: Mapped[Stop] = relationship()

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
 from app.messages import Message, say
-from app.orders import services as order_services
-from app.orders.models import Order, OrderStatus
+from app.planning import stops as stop_service
 from app.planning.days import DEFAULT_REPORT_MARGIN, ensure_reportable
-from app.planning.models import Plan, PlanRoute, PlanVisit, VisitOutcome
+from app.planning.enums import FailureReason, StopOutcome
+from app.planning.models import Plan, PlanRoute, PlanVisit, Stop
 from app.planning.problem import plan_problem
 from app.planning.services import published_plan
 from routing.feasibility import time_route
@@ -29,68 +29,82 @@ class Report(StrEnum):
     FAILED = "failed"
 
 
-def report_visit(
+def current_visit(session: Session, stop: Stop) -> PlanVisit | None:
+    """Where the published plan of the stop's day has it, if on a route."""
+    plan = published_plan(session, depot_id=stop.depot_id, day=stop.delivery_day)
+    if plan is None:
+        return None
+    return session.scalar(
+        select(PlanVisit)
+        .join(PlanRoute, PlanVisit.route_id == PlanRoute.id)
+        .where(PlanRoute.plan_id == plan.id, PlanVisit.stop_id == stop.id)
+    )
+
+
+def report_stop(
     session: Session,
     *,
-    visit_id: int,
+    stop_id: int,
     report: Report,
     at: datetime,
     courier_id: int | None = None,
+    reason: FailureReason | None = None,
+    note: str | None = None,
+    recipient: str | None = None,
     margin: timedelta = DEFAULT_REPORT_MARGIN,
 ) -> PlanVisit:
-    """Record what the courier says of a stop of a published plan, on the stop's own day.
+    """Record what the courier says of a stop on their route of the published plan, on the
+    stop's own day; returns its visit.
 
-    The first report of a route means it has left the depot: every order still on it is
-    out for delivery from then on.
+    The first report of a route means it has left the depot: every stop still on it is
+    loaded from then on. A courier's report of another courier's stop is 404: they do not
+    learn it exists.
     """
-    visit = session.get(PlanVisit, visit_id)
-    if visit is None:
-        raise NotFound(say("There is no stop %(id)s.", id=visit_id))
+    stop = session.get(Stop, stop_id)
+    visit = current_visit(session, stop) if stop is not None else None
+    if (
+        stop is None
+        or visit is None
+        or (courier_id is not None and visit.route.courier_id != courier_id)
+    ):
+        raise NotFound(say("There is no stop %(id)s on your route.", id=stop_id))
     route = visit.route
-    plan = route.plan
-    current = published_plan(session, depot_id=plan.depot_id, day=plan.delivery_day)
-    if current is None or current.id != plan.id:
+    if stop.completed_at is not None:
         raise Conflict(
-            say("This route has been replaced by a newer plan; reload the page to see your stops.")
+            say("This stop was already reported %(outcome)s.", outcome=outcome_word(stop.outcome))
         )
-    if courier_id is not None and route.courier_id != courier_id:
-        raise NotFound(say("There is no stop %(id)s on your route.", id=visit_id))
-    if visit.completed_at is not None:
-        raise Conflict(
-            say("This stop was already reported %(outcome)s.", outcome=outcome_word(visit.outcome))
-        )
-    ensure_reportable(session, depot_id=plan.depot_id, day=plan.delivery_day, at=at, margin=margin)
-    if not any(v.reported for v in route.visits):
-        for order in session.scalars(
-            select(Order).where(Order.id.in_([v.order_id for v in route.visits]))
-        ):
-            if order.status in (OrderStatus.NEW, OrderStatus.PLANNED):
-                order.status = OrderStatus.OUT_FOR_DELIVERY
+    ensure_reportable(session, depot_id=stop.depot_id, day=stop.delivery_day, at=at, margin=margin)
+    if not route.under_way:
+        stop_service.loaded(session, [v.stop for v in route.visits], now=at)
     if report is Report.ARRIVED:
-        visit.arrived_at = visit.arrived_at or at
+        stop_service.arrive(stop, at=at, courier_id=courier_id)
+    elif report is Report.DELIVERED:
+        stop_service.complete(
+            session, stop, StopOutcome.DELIVERED, at=at, courier_id=courier_id, recipient=recipient
+        )
     else:
-        visit.arrived_at = visit.arrived_at or at
-        visit.completed_at = at
-        visit.outcome = VisitOutcome(report.value)
-        if report is Report.DELIVERED:
-            order_services.mark_delivered(session, order_id=visit.order_id, now=at)
-        else:
-            session.get_one(Order, visit.order_id).status = OrderStatus.FAILED
+        stop_service.complete(
+            session,
+            stop,
+            StopOutcome.FAILED,
+            at=at,
+            courier_id=courier_id,
+            reason=reason or FailureReason.OTHER,
+            note=note,
+        )
     session.flush()
     return visit
 
 
 def outcome_word(outcome: str | None) -> Message:
     """A reported stop's result as a word in sentences (the same words as the pages')."""
-    if outcome == VisitOutcome.DELIVERED:
+    if outcome == StopOutcome.DELIVERED:
         return say("delivered")
     return say("failed")
 
 
-def courier_routes(
-    session: Session, *, courier_id: int, now: datetime
-) -> list[tuple[PlanRoute, list[tuple[PlanVisit, Order]]]]:
-    """A courier's routes in the published plans, from the last 12 hours on, with their orders.
+def courier_routes(session: Session, *, courier_id: int, now: datetime) -> list[PlanRoute]:
+    """A courier's routes in the published plans, from the last 12 hours on.
 
     A route of a version since replaced by a newer published one is not theirs any more.
     """
@@ -113,13 +127,7 @@ def courier_routes(
             current[key] = latest.id if latest is not None else None
         if route.plan_id != current[key]:
             continue
-        orders = {
-            o.id: o
-            for o in session.scalars(
-                select(Order).where(Order.id.in_([v.order_id for v in route.visits]))
-            )
-        }
-        routes.append((route, [(v, orders[v.order_id]) for v in route.visits]))
+        routes.append(route)
     return routes
 
 
@@ -142,34 +150,33 @@ def projection(session: Session, plan: Plan, *, now: datetime) -> dict[int, Stop
     is later; so a courier who has not left on time puts their first stops at risk.
     """
     day = plan_problem(session, plan, now=now, project=True)
-    orders = {o.id: o for o in day.orders}
     out: dict[int, StopProgress] = {}
     for route in plan.routes:
-        moving = day.moving.get(route.shift_id)
-        remaining = moving.remaining if moving is not None else list(route.visits)
+        going = day.under_way.get(route.shift_id)
+        remaining = going.remaining if going is not None else list(route.visits)
         vehicle = day.vehicle_index[route.shift_id]
-        stops = [day.stop_index[v.order_id] for v in remaining]
+        stops = [day.stop_index[v.stop.id] for v in remaining]
         timed = time_route(day.problem, vehicle, stops).route
         projected = {v.id: day.at(t.start_s) for v, t in zip(remaining, timed.visits, strict=True)}
         # A plan not yet started is judged by its own promise (late or not); once the route
         # is under way, or should be, a stop close to its window's end is at risk too.
-        live = moving is not None or now >= route.start_at
+        live = going is not None or now >= route.start_at
         for visit in route.visits:
-            order = orders[visit.order_id]
+            stop = visit.stop
             start = projected.get(visit.id)
-            late = start - order.window_end_at if start is not None else None
+            late = start - stop.window_end_at if start is not None else None
             out[visit.id] = StopProgress(
                 visit_id=visit.id,
                 planned_start=visit.start_at,
-                actual_arrival=visit.arrived_at,
-                completed_at=visit.completed_at,
-                outcome=visit.outcome,
+                actual_arrival=stop.arrived_at,
+                completed_at=stop.completed_at,
+                outcome=stop.outcome,
                 projected_start=start,
                 late_by=late if late is not None and late > timedelta(0) else None,
                 at_risk=start is not None
                 and (
-                    start > order.window_end_at
-                    or (live and start > order.window_end_at - AT_RISK_MARGIN)
+                    start > stop.window_end_at
+                    or (live and start > stop.window_end_at - AT_RISK_MARGIN)
                 ),
             )
     return out

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -31,7 +31,8 @@ from app.fleet.models import Depot
 from app.messages import Message, say
 from app.orders.models import Order, OrderItem
 from app.orders.windows import DayWindow, local_midnight, windows_for_day
-from app.planning.editing import current_plan, insert_order, route_specs
+from app.planning.editing import insert_order
+from app.planning.enums import Reason
 from app.planning.models import Plan
 from app.planning.problem import (
     PLANNABLE,
@@ -39,26 +40,32 @@ from app.planning.problem import (
     day_shifts,
     offset_s,
     plan_problem,
+    route_specs,
     service_s,
 )
-from routing.insertion import InsertionIndex, NewStop, Outcome, Refusal, RouteSpec, Travel
+from app.planning.services import current_plan
+from routing.insertion import InsertionIndex, NewStop, Outcome, RouteSpec, Travel
 from routing.matrix import GeodesicMatrix
 from routing.model import TimeWindow
 
+# Ordering for the window has closed: the one reason a window is not offered that is not
+# routing's (the others are routing.plan.Reason names).
+CUTOFF_PASSED: Final = "CUTOFF_PASSED"
 
-class Unavailable(StrEnum):
-    CUTOFF_PASSED = "cutoff_passed"
-    NO_COURIER_CAN_REACH = "no_courier_can_reach"
-    CAPACITY_FULL = "capacity_full"
-
-
-# What a customer reads next to a window on offer no longer (CUTOFF_PASSED: cutoff_passed).
+# What a customer reads next to a window on offer no longer, by routing's reason.
 MESSAGES = {
-    Unavailable.NO_COURIER_CAN_REACH: say(
+    Reason.WINDOW_UNREACHABLE: say(
         "No courier can reach this address in this window without making another customer "
         "wait; choose a later window."
     ),
-    Unavailable.CAPACITY_FULL: say("The vans are full for this window; choose another one."),
+    Reason.NO_VEHICLE_WITH_SKILL: say(
+        "No courier can reach this address in this window without making another customer "
+        "wait; choose a later window."
+    ),
+    Reason.CAPACITY: say("The vans are full for this window; choose another one."),
+    Reason.NO_OPEN_ROUTE: say(
+        "Every courier of that day has already left the depot; choose another day."
+    ),
 }
 
 
@@ -76,7 +83,7 @@ class Offer:
     day: date
     window: DayWindow
     available: bool
-    reason: Unavailable | None = None
+    reason: Reason | Literal["CUTOFF_PASSED"] | None = None
     message: Message | None = None
 
 
@@ -208,14 +215,7 @@ def offers(
                 out.append(_closed(day, w, tz))
                 continue
             if found is None or travel is None:
-                out.append(
-                    _no(
-                        day,
-                        w,
-                        Unavailable.NO_COURIER_CAN_REACH,
-                        say("No courier works that day yet."),
-                    )
-                )
+                out.append(_no(day, w, Reason.NO_OPEN_ROUTE, say("No courier works that day yet.")))
                 continue
             stop = NewStop(
                 windows=(
@@ -226,12 +226,10 @@ def offers(
             )
             not_before = offset_s(now, found.epoch)
             outcome = found.index.insertions(stop, travel, not_before_s=not_before)
-            if outcome.refusal is Refusal.CAPACITY:
-                out.append(_no(day, w, Unavailable.CAPACITY_FULL))
-            elif outcome.refusal is not None:
-                out.append(_no(day, w, Unavailable.NO_COURIER_CAN_REACH))
+            if outcome.refusal is not None:
+                out.append(_no(day, w, outcome.refusal))
             elif not found.from_plan and not _fleet_has_room(found, outcome, units):
-                out.append(_no(day, w, Unavailable.CAPACITY_FULL))
+                out.append(_no(day, w, Reason.CAPACITY))
             else:
                 out.append(Offer(day, w, True))
     return out
@@ -260,10 +258,10 @@ def _travel(found: DayIndex, matrix: GeodesicMatrix, point: tuple[float, float])
 
 def _closed(day: date, w: DayWindow, tz: ZoneInfo) -> Offer:
     message = cutoff_passed(w.cutoff_at.astimezone(tz))
-    return Offer(day, w, False, Unavailable.CUTOFF_PASSED, message)
+    return Offer(day, w, False, CUTOFF_PASSED, message)
 
 
-def _no(day: date, w: DayWindow, reason: Unavailable, message: Message | None = None) -> Offer:
+def _no(day: date, w: DayWindow, reason: Reason, message: Message | None = None) -> Offer:
     return Offer(day, w, False, reason, message or MESSAGES[reason])
 
 

@@ -1,4 +1,5 @@
-"""From the database to a routing problem and back to a stored, versioned plan."""
+"""Planning runs: a version started, taken up by a worker, solved and stored whole (or
+failed, cancelled, abandoned with its reason); and which version is current."""
 
 from __future__ import annotations
 
@@ -16,21 +17,22 @@ from app.db import utcnow
 from app.errors import Conflict, NotFound
 from app.fleet.models import Depot
 from app.messages import Message, say
-from app.orders.models import Order, OrderStatus
+from app.orders.models import Order
 from app.planning import words
 from app.planning.days import depot_zone, ensure_day_not_over
-from app.planning.models import Plan, PlanRoute, PlanStatus, PlanUnassigned, PlanVisit
+from app.planning.enums import PlanStatus
+from app.planning.models import Plan, PlanUnassigned
 from app.planning.problem import (
     PLANNABLE,
     DayProblem,
     UnderWay,
     build_problem,
-    plan_orders,
+    refresh_totals,
+    route_row,
     routes_under_way,
 )
-from routing.matrix import GeodesicMatrix, MatrixProvider
+from routing.matrix import MatrixProvider
 from routing.plan import Plan as Solution
-from routing.plan import Route
 from routing.solver import Progress, ProgressCallback, SolveParameters, solve
 
 # How long a planning run's worker may stay silent before the run counts as abandoned (its
@@ -327,7 +329,7 @@ class PreparedRun:
 
     plan: Plan
     day: DayProblem
-    moving: list[UnderWay]
+    under_way: list[UnderWay]  # of the published plan it re-plans
 
 
 def prepare_run(
@@ -336,9 +338,9 @@ def prepare_run(
     """Build the run's problem; routes under way of the published plan keep their prefix."""
     plan = session.get_one(Plan, plan_id)
     base = published_plan(session, depot_id=plan.depot_id, day=plan.delivery_day)
-    moving: list[UnderWay] = []
+    under_way: list[UnderWay] = []
     if base is not None and base.id != plan.id:
-        moving = routes_under_way(base, {o.id: o for o in plan_orders(session, base)})
+        under_way = routes_under_way(base)
         plan.replanned_from_id = base.id
     day = build_problem(
         session,
@@ -346,10 +348,9 @@ def prepare_run(
         day=plan.delivery_day,
         matrix=matrix,
         now=now,
-        moving=moving,
-        exclude_order_ids=[v.order_id for u in moving for v in u.fixed],
+        under_way=under_way,
     )
-    return PreparedRun(plan, day, moving)
+    return PreparedRun(plan, day, under_way)
 
 
 def store_result(
@@ -372,7 +373,7 @@ def store_result(
             )
         )
     day = run.day
-    fixed = {u.shift_id: u for u in run.moving}
+    fixed = {u.shift_id: u for u in run.under_way}
     solved = {day.shifts[r.vehicle].id: r for r in result.routes}
     for k, shift in enumerate(day.shifts):
         if shift.id in solved or shift.id in fixed:
@@ -382,7 +383,7 @@ def store_result(
     for left in result.unassigned:
         plan.unassigned.append(
             PlanUnassigned(
-                order_id=day.orders[left.stop].id,
+                stop=day.stops[left.stop],
                 reason_code=left.reason.value,
                 message=words.left_out(day, left),
             )
@@ -417,71 +418,6 @@ def solve_plan(
     return store_result(session, run, result, now=now, matrix=matrix)
 
 
-def route_row(
-    day: DayProblem,
-    vehicle: int,
-    route: Route | None,
-    fixed: UnderWay | None = None,
-    *,
-    matrix: MatrixProvider | None = None,
-) -> PlanRoute:
-    """A stored route: the fixed visits of a route under way, then the timed ones."""
-    shift = day.shifts[vehicle]
-    assert shift.vehicle_id is not None
-    visits = route.visits if route is not None else ()
-    stored = PlanRoute(
-        shift_id=shift.id,
-        vehicle_id=shift.vehicle_id,
-        courier_id=shift.courier_id,
-        start_at=day.at(route.start_s if route is not None else 0),
-        end_at=day.at(route.end_s if route is not None else 0),
-        distance_m=route.distance_m if route is not None else 0,
-        load_start=list(route.load_start) if route is not None else [0],
-    )
-    if fixed is not None:
-        # The route began at the depot with everything on board; the prefix is kept as it was.
-        first = fixed.fixed[0].route
-        stored.start_at = first.start_at
-        stored.load_start = list(first.load_start)
-        points = [day.points[0], *fixed.fixed_points]
-        dist, _ = (matrix or GeodesicMatrix()).matrices(points, [])
-        stored.distance_m += sum(int(dist[i, i + 1]) for i in range(len(points) - 1))
-        if route is None:
-            stored.end_at = fixed.ready_at
-        for v in fixed.fixed:
-            stored.visits.append(
-                PlanVisit(
-                    order_id=v.order_id,
-                    sequence=len(stored.visits) + 1,
-                    arrival_at=v.arrival_at,
-                    start_at=v.start_at,
-                    departure_at=v.departure_at,
-                    load_after=list(v.load_after),
-                    arrived_at=v.arrived_at,
-                    completed_at=v.completed_at,
-                    outcome=v.outcome,
-                )
-            )
-    for visit in visits:
-        stored.visits.append(
-            PlanVisit(
-                order_id=day.orders[visit.stop].id,
-                sequence=len(stored.visits) + 1,
-                arrival_at=day.at(visit.arrival_s),
-                start_at=day.at(visit.start_s),
-                departure_at=day.at(visit.departure_s),
-                load_after=list(visit.load_after),
-            )
-        )
-    return stored
-
-
-def refresh_totals(plan: Plan) -> None:
-    plan.distance_m = sum(r.distance_m for r in plan.routes)
-    plan.stops_assigned = sum(len(r.visits) for r in plan.routes)
-    plan.stops_unassigned = len(plan.unassigned)
-
-
 def mark_failed(session: Session, *, plan_id: int, error: str, now: datetime) -> Plan:
     """End a solving run with its reason (a Message, so the page says it in its reader's
     language); a run already finished or failed keeps its state."""
@@ -495,53 +431,23 @@ def mark_failed(session: Session, *, plan_id: int, error: str, now: datetime) ->
     return plan
 
 
-def publish(session: Session, *, plan_id: int, now: datetime) -> Plan:
-    """Make a ready plan the one couriers see; its orders become 'planned'.
-
-    Orders the previously published plan had on a route but this one does not are 'new'
-    again. (``editing.publish_plan`` first brings in orders that arrived after the solve.)
-    """
-    plan = session.get(Plan, plan_id)
-    if plan is None:
-        raise NotFound(say("There is no plan %(id)s.", id=plan_id))
-    if plan.status == PlanStatus.SOLVING:
-        raise Conflict(
-            say(
-                "Plan version %(version)s is still being planned; it can be published once it "
-                "is ready.",
-                version=plan.version,
-            )
-        )
-    if plan.status != PlanStatus.READY:
-        raise Conflict(
-            say(
-                "Plan version %(version)s could not be planned, so it cannot be published; "
-                "plan the day again.",
-                version=plan.version,
-            )
-        )
-    plan.published_at = now
-    order_ids = {v.order_id for r in plan.routes for v in r.visits}
-    for order in session.scalars(select(Order).where(Order.id.in_(order_ids))):
-        if order.status == OrderStatus.NEW:
-            order.status = OrderStatus.PLANNED
-    for order in session.scalars(
-        select(Order).where(
-            Order.depot_id == plan.depot_id,
-            Order.delivery_day == plan.delivery_day,
-            Order.status == OrderStatus.PLANNED,
-            Order.id.not_in(order_ids),
-        )
-    ):
-        order.status = OrderStatus.NEW
-    session.flush()
-    return plan
-
-
 def published_plan(session: Session, *, depot_id: int, day: date) -> Plan | None:
     return session.scalar(
         select(Plan)
         .where(Plan.depot_id == depot_id, Plan.delivery_day == day, Plan.published_at.is_not(None))
         .order_by(Plan.published_at.desc(), Plan.version.desc())
+        .limit(1)
+    )
+
+
+def current_plan(session: Session, *, depot_id: int, day: date) -> Plan | None:
+    """The plan promises are made from: the published one, else the newest ready draft."""
+    published = published_plan(session, depot_id=depot_id, day=day)
+    if published is not None:
+        return published
+    return session.scalar(
+        select(Plan)
+        .where(Plan.depot_id == depot_id, Plan.delivery_day == day, Plan.status == PlanStatus.READY)
+        .order_by(Plan.version.desc())
         .limit(1)
     )

@@ -31,7 +31,7 @@ def left_out(day: DayProblem, left: Unassigned) -> Message:
     Routing tells its two kinds of reason apart by the facts it gives: the pre-check (no
     vehicle could serve the order even alone) gives amounts, probing the plan names vehicles.
     """
-    number = day.orders[left.stop].number
+    number = day.stops[left.stop].label
     facts = left.params
     if left.reason is Reason.NO_VEHICLE_WITH_SKILL:
         # Orders need no skill of their own here: an order needs a vehicle loaded at the

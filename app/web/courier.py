@@ -13,7 +13,7 @@ from app.db import utcnow
 from app.errors import DomainError
 from app.fleet import services as fleet_services
 from app.planning import progress as planning_progress
-from app.planning.progress import Report, report_visit
+from app.planning.progress import Report, report_stop
 from app.web.auth import area_required
 from app.web.bounds import ID_RULE
 from app.web.database import db
@@ -59,9 +59,9 @@ def index() -> str:
     )
 
 
-@bp.post(f"/visits/<{ID_RULE}:visit_id>/report")
+@bp.post(f"/stops/<{ID_RULE}:stop_id>/report")
 @area_required("courier")
-def report(visit_id: int) -> Response:
+def report(stop_id: int) -> Response:
     """Arrived, delivered or failed: the dispatcher's board shows it at once (D5)."""
     form = ReportVisitForm()
     if not form.validate_on_submit() or form.report.data not in {r.value for r in Report}:
@@ -70,9 +70,9 @@ def report(visit_id: int) -> Response:
     if courier is None:
         abort(403)
     try:
-        visit = report_visit(
+        visit = report_stop(
             db(),
-            visit_id=visit_id,
+            stop_id=stop_id,
             report=Report(form.report.data),
             at=utcnow(),
             courier_id=courier.id,
@@ -83,4 +83,4 @@ def report(visit_id: int) -> Response:
         return redirect(url_for("courier.index"))
     db().commit()
     flash(_reported(Report(form.report.data), visit.sequence), "success")
-    return redirect(url_for("courier.index") + f"#visit-{visit.id}")
+    return redirect(url_for("courier.index") + f"#stop-{stop_id}")

@@ -33,11 +33,12 @@ from app.orders import csv_import
 from app.orders.models import Order
 from app.orders.windows import local_midnight, windows_for_day
 from app.planning import editing as planning_editing
+from app.planning import flows as planning_flows
 from app.planning import jobs as planning_jobs
-from app.planning import problem as planning_problem
-from app.planning import progress as planning_progress
 from app.planning import services as planning_services
-from app.planning.models import Plan, PlanChange, PlanStatus
+from app.planning.board import plan_board
+from app.planning.enums import PlanStatus
+from app.planning.models import Plan
 from app.web import bounds
 from app.web.auth import area_required
 from app.web.background import start_queued_run
@@ -46,7 +47,6 @@ from app.web.database import db, session_factory
 from app.web.forms import ImportOrdersForm, MoveStopForm, PlanDayForm, PublishForm
 from app.web.geocoder import configured_geocoder
 from app.web.i18n import explain, localize
-from routing.feasibility import minutes_up
 
 bp = Blueprint("dispatcher", __name__, url_prefix="/dispatcher")
 
@@ -205,154 +205,48 @@ def plan_status(plan_id: int) -> Response:
     return jsonify(_status(_plan_or_404(plan_id)))
 
 
-ROUTE_COLOURS = (
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#ff7f0e",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#bcbd22",
-    "#7f7f7f",
-    "#393b79",
-    "#637939",
-)
-
-
-def _hhmm(moment: datetime | None, tz: ZoneInfo) -> str | None:
-    return moment.astimezone(tz).strftime("%H:%M") if moment is not None else None
-
-
 @bp.get(f"/plans/<{ID_RULE}:plan_id>")
 @area_required("dispatcher")
 def plan(plan_id: int) -> str:
     _sweep_abandoned_runs()
-    found = _plan_or_404(plan_id)
-    depot = db().get_one(Depot, found.depot_id)
-    tz = ZoneInfo(depot.timezone)
-    orders = {
-        o.id: o
-        for o in db().scalars(
-            select(Order).where(
-                Order.depot_id == depot.id, Order.delivery_day == found.delivery_day
-            )
-        )
-    }
-    ready = found.status == PlanStatus.READY
-    now = utcnow()
-    progress = planning_progress.projection(db(), found, now=now) if found.routes else {}
-    routes = []
-    for n, route in enumerate(found.routes):
-        stops = []
-        for visit in route.visits:
-            o = orders[visit.order_id]
-            p = progress.get(visit.id)
-            stops.append(
-                {
-                    "visit_id": visit.id,
-                    "order_id": o.id,
-                    "seq": visit.sequence,
-                    "number": o.number,
-                    "lat": o.address.lat,
-                    "lon": o.address.lon,
-                    "address": o.address.line,
-                    "eta": _hhmm(visit.start_at, tz),
-                    "window": f"{o.window_start_at.astimezone(tz):%H:%M}–"
-                    f"{o.window_end_at.astimezone(tz):%H:%M}",
-                    "arrived": _hhmm(visit.arrived_at, tz),
-                    "done": _hhmm(visit.completed_at, tz),
-                    "outcome": visit.outcome,
-                    "projected": _hhmm(p.projected_start, tz) if p else None,
-                    "late_min": minutes_up(int(p.late_by.total_seconds()))
-                    if p and p.late_by
-                    else None,
-                    "at_risk": bool(p and p.at_risk),
-                }
-            )
-        routes.append(
-            {
-                "shift_id": route.shift_id,
-                "colour": ROUTE_COLOURS[n % len(ROUTE_COLOURS)],
-                "courier": route.courier.name,
-                "vehicle": route.vehicle.registration,
-                "start": _hhmm(route.start_at, tz),
-                "end": _hhmm(route.end_at, tz),
-                "hours": round((route.end_at - route.start_at).total_seconds() / 3600, 1),
-                "shift_use": round(
-                    100
-                    * (route.end_at - route.start_at)
-                    / max(route.shift.ends_at - route.shift.starts_at, timedelta(minutes=1))
-                ),
-                "km": round(route.distance_m / 1000, 1),
-                "load": route.load_start[0],
-                "capacity": route.vehicle.capacity_units,
-                "under_way": any(v.reported for v in route.visits),
-                "stops": stops,
-            }
-        )
-    unassigned = [
-        {
-            "order_id": u.order_id,
-            "number": orders[u.order_id].number,
-            "message": localize(u.message),
-            "lat": orders[u.order_id].address.lat,
-            "lon": orders[u.order_id].address.lon,
-            "address": orders[u.order_id].address.line,
-        }
-        for u in found.unassigned
-    ]
+    board = plan_board(db(), _plan_or_404(plan_id).id, utcnow())
     move_form = None
-    if ready:
+    if board.ready:
         move_form = MoveStopForm()
-        move_form.order_id.choices = [
+        move_form.stop_id.choices = [
             (
-                s["order_id"],
+                s.stop_id,
                 _(
                     "%(number)s · %(courier)s, stop %(seq)s",
-                    number=s["number"],
-                    courier=r["courier"],
-                    seq=s["seq"],
+                    number=s.number,
+                    courier=r.courier,
+                    seq=s.sequence,
                 ),
             )
-            for r in routes
-            for s in r["stops"]
-        ] + [(u["order_id"], _("%(number)s · not planned", number=u["number"])) for u in unassigned]
-        epoch = local_midnight(found.delivery_day, tz)
+            for r in board.routes
+            for s in r.stops
+        ] + [(u.stop_id, _("%(number)s · not planned", number=u.number)) for u in board.left_out]
         move_form.shift_id.choices = [
             (s.id, f"{s.courier.name} · {s.vehicle.registration if s.vehicle else '–'}")
-            for s in planning_problem.day_shifts(db(), depot.id, epoch)
+            for s in board.shifts
         ]
-    totals = {
-        "km": round((found.distance_m or 0) / 1000, 1),
-        "hours": round(sum(r["hours"] for r in routes), 1),
-        "couriers": len(routes),
-        "at_risk": sum(1 for p in progress.values() if p.at_risk),
-    }
-    changes = (
-        db()
-        .scalars(
-            select(PlanChange).where(PlanChange.plan_id == found.id).order_by(PlanChange.id.desc())
-        )
-        .all()
-    )
+    found = board.plan
     return render_template(
         "dispatcher/plan.html",
         plan=found,
-        depot=depot,
-        routes=routes,
-        unassigned=unassigned,
-        totals=totals,
-        changes=[(c, messages.load_list(c.violations)) for c in changes],
+        board=board,
+        depot=board.depot,
+        tz=board.timezone,
+        map_data=board.map_data(localize),
+        changes=[(c, messages.load_list(c.violations)) for c in board.changes],
         status=_status(found),
         tile_url=current_app.config.get("MAP_TILE_URL", ""),
         publish_form=PublishForm(),
         move_form=move_form,
         words=_plan_words(),
-        ready=ready,
+        ready=board.ready,
         # A failed or cancelled run offers to plan the day again.
-        plan_form=PlanDayForm(depot_id=depot.id, day=found.delivery_day.isoformat())
+        plan_form=PlanDayForm(depot_id=found.depot_id, day=found.delivery_day.isoformat())
         if found.status in (PlanStatus.FAILED, PlanStatus.CANCELLED)
         else None,
     )
@@ -363,8 +257,8 @@ def plan(plan_id: int) -> str:
 def preview_move(plan_id: int) -> Response | tuple[Response, int]:
     """What the checker says of a move, before anything is saved (read-only, so a GET)."""
     try:
-        order_id, shift_id, position = (
-            int(request.args[name]) for name in ("order_id", "shift_id", "position")
+        stop_id, shift_id, position = (
+            int(request.args[name]) for name in ("stop_id", "shift_id", "position")
         )
     except (KeyError, ValueError):
         return jsonify(
@@ -372,7 +266,7 @@ def preview_move(plan_id: int) -> Response | tuple[Response, int]:
         ), 400
     try:
         preview = planning_editing.preview_move(
-            db(), plan_id=plan_id, order_id=order_id, shift_id=shift_id, position=position
+            db(), plan_id=plan_id, stop_id=stop_id, shift_id=shift_id, position=position
         )
     except ValidationFailed as exc:
         return jsonify(
@@ -394,7 +288,7 @@ def preview_move(plan_id: int) -> Response | tuple[Response, int]:
 def save_move(plan_id: int) -> Response:
     form = MoveStopForm()
     # Choices are checked by the domain (the stop is in the plan, the shift on its day).
-    form.order_id.choices = [(form.order_id.data, "")]
+    form.stop_id.choices = [(form.stop_id.data, "")]
     form.shift_id.choices = [(form.shift_id.data, "")]
     if not form.validate_on_submit():
         flash(_("The move was not saved: %(reason)s", reason=_form_errors(form)), "danger")
@@ -403,7 +297,7 @@ def save_move(plan_id: int) -> Response:
         preview = planning_editing.apply_move(
             db(),
             plan_id=plan_id,
-            order_id=form.order_id.data,
+            stop_id=form.stop_id.data,
             shift_id=form.shift_id.data,
             position=form.position.data,
             override_reason=form.override_reason.data,
@@ -478,7 +372,7 @@ def publish(plan_id: int) -> Response:
     if not PublishForm().validate_on_submit():
         abort(400)
     try:
-        published, late = planning_editing.publish_plan(db(), plan_id=plan_id, now=utcnow())
+        published, late = planning_flows.publish(db(), plan_id=plan_id, now=utcnow())
     except DomainError as exc:
         flash(_("Not published: %(reason)s", reason=explain(exc)), "danger")
         return redirect(url_for("dispatcher.plan", plan_id=plan_id))

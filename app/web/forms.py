@@ -151,7 +151,7 @@ class PublishForm(RoundtripForm):
 
 
 class MoveStopForm(RoundtripForm):
-    order_id = SelectField(
+    stop_id = SelectField(
         _l("Stop"),
         coerce=int,
         invalid_value_message=NOT_A_CHOICE,

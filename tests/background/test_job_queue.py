@@ -16,7 +16,8 @@ from app.background.pg import QUEUES, ProcrastinateQueue, build_app
 from app.db import make_engine, make_session_factory, session_scope
 from app.orders.models import Order
 from app.planning import services
-from app.planning.models import Plan, PlanStatus
+from app.planning.enums import PlanStatus
+from app.planning.models import Plan
 from tests.conftest import fresh_database_url, postgres_url_or_skip
 
 pytestmark = [pytest.mark.postgres, pytest.mark.concurrency]

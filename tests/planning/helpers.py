@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from app.orders.models import OrderItem
-from app.planning import services
-from app.planning.editing import route_specs
-from app.planning.problem import plan_problem
+from app.planning import flows, services
+from app.planning.problem import plan_problem, route_specs
 from routing import feasibility
 from routing.solver import SolveParameters
 from tests import factories as f
@@ -23,7 +22,7 @@ ST_PETERSBURG = (59.93, 30.33)  # 700 km away: no courier can get there and back
 def published(session, world):  # type: ignore[no-untyped-def]
     plan = services.start_plan(session, depot_id=world.depot.id, day=DAY, time_limit_s=2, now=NOW)
     services.solve_plan(session, plan_id=plan.id, now=NOW, params=QUICK)
-    services.publish(session, plan_id=plan.id, now=NOW)
+    flows.publish(session, plan_id=plan.id, now=NOW)
     return plan
 
 

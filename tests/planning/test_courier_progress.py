@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.errors import Conflict
 from app.orders.models import Order, OrderStatus
-from app.planning.progress import Report, report_visit
+from app.planning.progress import Report, report_stop
 from loyalty.models import LedgerEntry
 from tests import factories as f
 from tests.conftest import csrf_token, sign_in
@@ -29,10 +29,10 @@ def on_the_phone(client, session, route, make_user) -> str:  # type: ignore[no-u
     return client.get("/courier/").get_data(as_text=True)
 
 
-def report(client, page: str, visit_id: int, what: str) -> str:  # type: ignore[no-untyped-def]
+def report(client, page: str, stop_id: int, what: str) -> str:  # type: ignore[no-untyped-def]
     """Press a report button on the courier's page; returns the page shown after it."""
     response = client.post(
-        f"/courier/visits/{visit_id}/report",
+        f"/courier/stops/{stop_id}/report",
         data={"report": what, "csrf_token": csrf_token(page)},
         follow_redirects=True,
     )
@@ -47,20 +47,20 @@ def test_courier_reports_a_stop_and_the_board_shows_it(app, client, session, day
     page = on_the_phone(client, session, route, make_user)
     assert page.count('data-testid="route-stop"') == 2
     first = route.visits[0]
-    shown = report(client, page, first.id, "delivered")
+    shown = report(client, page, first.stop.id, "delivered")
 
     assert "Stop 1: delivered" in shown
     session.expire_all()
-    assert first.outcome == "delivered"
-    assert first.completed_at is not None
-    assert session.get(Order, first.order_id).status == OrderStatus.DELIVERED
-    assert session.get(Order, route.visits[1].order_id).status == OrderStatus.OUT_FOR_DELIVERY
+    assert first.stop.outcome == "delivered"
+    assert first.stop.completed_at is not None
+    assert session.get(Order, first.stop.order_id).status == OrderStatus.DELIVERED
+    assert session.get(Order, route.visits[1].stop.order_id).status == OrderStatus.OUT_FOR_DELIVERY
 
     desk = app.test_client()
     sign_in(desk, make_user("dispatcher"))
     board = desk.get(f"/dispatcher/plans/{plan.id}").get_data(as_text=True)
     assert re.search(r"delivered \d\d:\d\d", board)
-    assert "on the road" in board
+    assert "under way" in board
 
 
 def test_a_courier_cannot_report_someone_elses_stop(client, session, day, make_user, clock):
@@ -75,14 +75,14 @@ def test_a_courier_cannot_report_someone_elses_stop(client, session, day, make_u
     assert 'data-testid="route-stop"' not in page
 
     response = client.post(
-        f"/courier/visits/{first.id}/report",
+        f"/courier/stops/{first.stop.id}/report",
         data={"report": "delivered", "csrf_token": csrf_token(page)},
         follow_redirects=True,
     )
 
     assert "There is no stop" in response.get_data(as_text=True)
     session.expire_all()
-    assert first.completed_at is None
+    assert first.stop.completed_at is None
 
 
 def test_a_stop_of_tomorrows_route_cannot_be_reported_today(client, session, day, make_user, clock):
@@ -93,12 +93,16 @@ def test_a_stop_of_tomorrows_route_cannot_be_reported_today(client, session, day
     page = on_the_phone(client, session, route, make_user)
     first = route.visits[0]
 
-    shown = report(client, page, first.id, "delivered")
+    shown = report(client, page, first.stop.id, "delivered")
 
     assert "cannot be reported yet" in shown
     session.expire_all()
-    assert (first.outcome, first.arrived_at, first.completed_at) == (None, None, None)
-    assert session.get(Order, first.order_id).status == OrderStatus.PLANNED
+    assert (first.stop.outcome, first.stop.arrived_at, first.stop.completed_at) == (
+        None,
+        None,
+        None,
+    )
+    assert session.get(Order, first.stop.order_id).status == OrderStatus.PLANNED
     entries = select(func.count()).select_from(LedgerEntry)
     assert session.scalar(entries.where(LedgerEntry.customer_id == day.customer.id)) == 0
 
@@ -118,12 +122,12 @@ def test_reports_are_taken_on_the_delivery_day_give_or_take_four_hours(session, 
     first = plan.routes[0].visits[0]
 
     if accepted:
-        report_visit(session, visit_id=first.id, report=Report.ARRIVED, at=at)
-        assert first.arrived_at == at
+        report_stop(session, stop_id=first.stop.id, report=Report.ARRIVED, at=at)
+        assert first.stop.arrived_at == at
     else:
         with pytest.raises(Conflict, match="Nothing was recorded"):
-            report_visit(session, visit_id=first.id, report=Report.ARRIVED, at=at)
-        assert first.arrived_at is None
+            report_stop(session, stop_id=first.stop.id, report=Report.ARRIVED, at=at)
+        assert first.stop.arrived_at is None
 
 
 def test_a_margin_of_zero_takes_reports_only_between_the_midnights(session, day):
@@ -132,21 +136,21 @@ def test_a_margin_of_zero_takes_reports_only_between_the_midnights(session, day)
     evening_before = datetime(2030, 1, 14, 20, 59, tzinfo=UTC)  # 23:59 Moscow
 
     with pytest.raises(Conflict, match="cannot be reported yet"):
-        report_visit(
+        report_stop(
             session,
-            visit_id=first.id,
+            stop_id=first.stop.id,
             report=Report.ARRIVED,
             at=evening_before,
             margin=timedelta(0),
         )
-    report_visit(
+    report_stop(
         session,
-        visit_id=first.id,
+        stop_id=first.stop.id,
         report=Report.ARRIVED,
         at=evening_before + timedelta(minutes=1),
         margin=timedelta(0),
     )
-    assert first.arrived_at is not None
+    assert first.stop.arrived_at is not None
 
 
 @pytest.mark.parametrize(
@@ -166,10 +170,10 @@ def test_a_stop_reported_twice_is_refused_in_the_couriers_language(
     (route,) = plan.routes
     page = on_the_phone(client, session, route, make_user)
     first = route.visits[0]
-    report(client, page, first.id, "delivered")
+    report(client, page, first.stop.id, "delivered")
 
     again = client.post(
-        f"/courier/visits/{first.id}/report",
+        f"/courier/stops/{first.stop.id}/report",
         data={"report": "failed", "csrf_token": csrf_token(page)},
         headers={"Accept-Language": language},
         follow_redirects=True,

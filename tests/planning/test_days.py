@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.errors import Conflict
-from app.planning import editing
+from app.planning import editing, flows
 from app.planning.days import day_span
 from tests.conftest import csrf_token
 from tests.planning.conftest import DAY
@@ -45,14 +45,14 @@ def test_a_day_that_is_over_is_no_longer_published_or_edited(session, day):
     morning = plan.routes[0].visits[0]
 
     with pytest.raises(Conflict, match="is over"):
-        editing.publish_plan(session, plan_id=plan.id, now=after)
+        flows.publish(session, plan_id=plan.id, now=after)
     with pytest.raises(Conflict, match="is over"):
-        editing.insert_order(session, plan_id=plan.id, order_id=morning.order_id, now=after)
+        editing.insert_order(session, plan_id=plan.id, order_id=morning.stop.order_id, now=after)
     with pytest.raises(Conflict, match="is over"):
         editing.apply_move(
             session,
             plan_id=plan.id,
-            order_id=morning.order_id,
+            stop_id=morning.stop.id,
             shift_id=plan.routes[0].shift_id,
             position=1,
             now=after,

@@ -40,12 +40,12 @@ def test_windows_for_an_address_with_reasons(client, planned):
     ]
     assert tomorrow[0]["start_at"] == "2030-01-15T05:00:00+00:00"
     today = [w for w in body["windows"] if w["day"] == "2030-01-14"]
-    assert {w["reason"] for w in today} == {"cutoff_passed"}
+    assert {w["reason"] for w in today} == {"CUTOFF_PASSED"}
     assert all(w["message"].startswith("Orders for this window closed at") for w in today)
 
     far = ask(client, lat=ST_PETERSBURG[0], lon=ST_PETERSBURG[1], days=2).get_json()
     assert {w["reason"] for w in far["windows"] if w["day"] == "2030-01-15"} == {
-        "no_courier_can_reach"
+        "WINDOW_UNREACHABLE"
     }
 
 
@@ -63,10 +63,10 @@ def test_why_not_is_said_in_the_callers_language_next_to_the_code(app, client, p
 
     # The morning window of the 14th closed at 23:30 the evening before, Moscow time.
     assert closed("en") == {
-        ("cutoff_passed", "Orders for this window closed at 23:30 on 13 January 2030.")
+        ("CUTOFF_PASSED", "Orders for this window closed at 23:30 on 13 January 2030.")
     }
     assert closed("ru") == {
-        ("cutoff_passed", "Заказы на это окно принимались до 23:30 13 января 2030.")
+        ("CUTOFF_PASSED", "Заказы на это окно принимались до 23:30 13 января 2030.")
     }
 
 
@@ -109,7 +109,7 @@ def test_an_order_in_an_offered_window_lands_in_a_feasible_plan(
 
     assert response.status_code == 201, response.get_json()
     session.expire_all()
-    routed = {v.order_id for r in planned.routes for v in r.visits}
+    routed = {v.stop.order_id for r in planned.routes for v in r.visits}
     assert response.get_json()["id"] in routed
     assert windows_kept(session, planned) == []
 

@@ -102,8 +102,8 @@ def test_a_move_is_checked_before_saving_and_an_override_needs_a_reason(board, s
     page = board.get(location).get_data(as_text=True)
     plan = session.scalar(select(Plan))
     (route,) = plan.routes
-    morning = route.visits[0].order_id
-    move = {"order_id": morning, "shift_id": route.shift_id, "position": 2}
+    morning = route.visits[0].stop.id
+    move = {"stop_id": morning, "shift_id": route.shift_id, "position": 2}
 
     preview = board.get(location + "/moves/preview", query_string=move)
 
@@ -122,7 +122,7 @@ def test_a_move_is_checked_before_saving_and_an_override_needs_a_reason(board, s
     )
     assert "The move was not saved. This move breaks the plan" in refused.get_data(as_text=True)
     session.expire_all()
-    assert plan.routes[0].visits[0].order_id == morning
+    assert plan.routes[0].visits[0].stop.id == morning
 
     saved = board.post(
         location + "/moves",
@@ -136,7 +136,7 @@ def test_a_move_is_checked_before_saving_and_an_override_needs_a_reason(board, s
     assert "Saved with your reason" in saved
     assert "Reason given:</span> Customer is out until evening" in saved
     session.expire_all()
-    assert plan.routes[0].visits[1].order_id == morning
+    assert plan.routes[0].visits[1].stop.id == morning
 
 
 def test_progress_says_how_the_search_is_going(board, session, day):
@@ -190,7 +190,7 @@ def test_a_move_form_with_a_bad_stop_number_names_the_field_and_saves_nothing(bo
     location = plan_the_day(board)
     page = board.get(location).get_data(as_text=True)
     (route,) = session.scalar(select(Plan)).routes
-    move = {"order_id": route.visits[0].order_id, "shift_id": route.shift_id, "position": "x"}
+    move = {"stop_id": route.visits[0].stop.id, "shift_id": route.shift_id, "position": "x"}
 
     shown = board.post(
         location + "/moves", data={**move, "csrf_token": csrf_token(page)}, follow_redirects=True

@@ -80,4 +80,4 @@ def _a_move_that_breaks_a_window(app) -> tuple[int, int, int]:  # type: ignore[n
         routes = s.scalars(select(PlanRoute)).all()
         first = min(routes, key=lambda r: r.start_at)
         last = max((r for r in routes if r is not first), key=lambda r: r.end_at)
-        return first.visits[0].order_id, last.shift_id, len(last.visits) + 1
+        return first.visits[0].stop.id, last.shift_id, len(last.visits) + 1

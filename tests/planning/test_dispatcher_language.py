@@ -25,11 +25,11 @@ def plan_with_reasons(session, day):  # type: ignore[no-untyped-def]
     late_order(session, day, "RT-PIANO", 55.72, 37.58, hour_utc=9, units=60)
     plan = published(session, day)
     (route,) = plan.routes
-    morning = route.visits[0].order_id
+    morning = route.visits[0].stop.id
     move = editing.apply_move(
         session,
         plan_id=plan.id,
-        order_id=morning,
+        stop_id=morning,
         shift_id=route.shift_id,
         position=2,
         now=NOW,

@@ -12,44 +12,46 @@ from app.errors import Conflict, ValidationFailed
 from app.orders.models import Order, OrderStatus
 from app.planning import editing
 from app.planning.models import PlanChange
-from app.planning.progress import Report, projection, report_visit
+from app.planning.progress import Report, projection, report_stop
 from tests.planning.helpers import NOW, late_order, published, second_courier, windows_kept
 
 
 def test_a_late_order_joins_the_route_and_no_stop_leaves_its_window(session, day):
     plan = published(session, day)
-    before = {v.order_id: v.start_at for r in plan.routes for v in r.visits}
+    before = {v.stop.order_id: v.start_at for r in plan.routes for v in r.visits}
 
     late = late_order(session, day, "RT-LATE", 55.72, 37.58, hour_utc=9)  # 12:00-14:00 local
     placed = editing.insert_order(session, plan_id=plan.id, order_id=late.id, now=NOW)
 
     assert placed.placed, placed.message
     (route,) = plan.routes
-    numbers = [session.get(Order, v.order_id).number for v in route.visits]
+    numbers = [session.get(Order, v.stop.order_id).number for v in route.visits]
     assert numbers == ["RT-MORNING", "RT-LATE", "RT-EVENING"]
     assert windows_kept(session, plan) == []
     for v in route.visits:
-        o = session.get(Order, v.order_id)
+        o = session.get(Order, v.stop.order_id)
         assert o.window_start_at <= v.start_at <= o.window_end_at
-    assert {v.order_id: v.start_at for v in route.visits if v.order_id in before} == before
+    assert {
+        v.stop.order_id: v.start_at for v in route.visits if v.stop.order_id in before
+    } == before
     assert late.status == OrderStatus.PLANNED
     assert plan.stops_assigned == 3
     assert plan.revision > 0
     change = session.scalar(select(PlanChange).where(PlanChange.plan_id == plan.id))
-    assert (change.kind, change.order_id, change.override_reason) == ("insert", late.id, None)
+    assert (change.kind, change.stop.order_id, change.override_reason) == ("insert", late.id, None)
 
 
 def test_an_order_that_fits_nowhere_is_listed_with_its_reason_and_nothing_moves(session, day):
     plan = published(session, day)
-    stops_before = [(v.order_id, v.start_at) for r in plan.routes for v in r.visits]
+    stops_before = [(v.stop.order_id, v.start_at) for r in plan.routes for v in r.visits]
 
     too_big = late_order(session, day, "RT-PIANO", 55.72, 37.58, hour_utc=9, units=60)
     placed = editing.insert_order(session, plan_id=plan.id, order_id=too_big.id, now=NOW)
 
     assert not placed.placed
     assert placed.reason_code == "CAPACITY"
-    assert [(u.order_id, u.reason_code) for u in plan.unassigned] == [(too_big.id, "CAPACITY")]
-    assert [(v.order_id, v.start_at) for r in plan.routes for v in r.visits] == stops_before
+    assert [(u.stop.order_id, u.reason_code) for u in plan.unassigned] == [(too_big.id, "CAPACITY")]
+    assert [(v.stop.order_id, v.start_at) for r in plan.routes for v in r.visits] == stops_before
 
 
 def test_a_late_order_is_only_offered_times_still_ahead(session, day):
@@ -65,8 +67,8 @@ def test_a_late_order_is_only_offered_times_still_ahead(session, day):
 def test_nothing_is_added_to_a_route_under_way(session, day):
     plan = published(session, day)
     (route,) = plan.routes
-    report_visit(
-        session, visit_id=route.visits[0].id, report=Report.ARRIVED, at=route.visits[0].start_at
+    report_stop(
+        session, stop_id=route.visits[0].stop.id, report=Report.ARRIVED, at=route.visits[0].start_at
     )
     late = late_order(session, day, "RT-LATE", 55.72, 37.58, hour_utc=9)
 
@@ -75,17 +77,17 @@ def test_nothing_is_added_to_a_route_under_way(session, day):
     )
 
     assert (placed.placed, placed.reason_code) == (False, "NO_OPEN_ROUTE")
-    assert session.get(Order, route.visits[1].order_id).status == OrderStatus.OUT_FOR_DELIVERY
+    assert session.get(Order, route.visits[1].stop.order_id).status == OrderStatus.OUT_FOR_DELIVERY
 
 
 def test_moving_a_stop_shows_every_violation_before_saving(session, day):
     plan = published(session, day)
     (route,) = plan.routes
-    morning, evening = (session.get(Order, v.order_id) for v in route.visits)
+    morning, evening = (v.stop for v in route.visits)
     shift_id = route.shift_id
 
     preview = editing.preview_move(
-        session, plan_id=plan.id, order_id=morning.id, shift_id=shift_id, position=2
+        session, plan_id=plan.id, stop_id=morning.id, shift_id=shift_id, position=2
     )
 
     # Served after the evening stop (20:00 + service + ~20 min drive), the 08:00-10:00 stop
@@ -95,24 +97,24 @@ def test_moving_a_stop_shows_every_violation_before_saving(session, day):
     assert message.endswith("at stop 2 (RT-MORNING)")
     late_min = int(message.split("late by ")[1].split(" min")[0])
     assert 10 * 60 + 10 < late_min < 11 * 60
-    assert [v.order_id for v in route.visits] == [morning.id, evening.id]  # nothing written
+    assert [v.stop.id for v in route.visits] == [morning.id, evening.id]  # nothing written
 
     with pytest.raises(ValidationFailed) as refused:
         editing.apply_move(
-            session, plan_id=plan.id, order_id=morning.id, shift_id=shift_id, position=2, now=NOW
+            session, plan_id=plan.id, stop_id=morning.id, shift_id=shift_id, position=2, now=NOW
         )
     assert "Give a reason" in refused.value.errors["override_reason"][0]
 
     editing.apply_move(
         session,
         plan_id=plan.id,
-        order_id=morning.id,
+        stop_id=morning.id,
         shift_id=shift_id,
         position=2,
         now=NOW,
         override_reason="Customer asked for an evening drop",
     )
-    assert [v.order_id for v in plan.routes[0].visits] == [evening.id, morning.id]
+    assert [v.stop.id for v in plan.routes[0].visits] == [evening.id, morning.id]
     change = session.scalar(select(PlanChange).where(PlanChange.kind == "move"))
     assert change.override_reason == "Customer asked for an evening drop"
     # Stored whole, so the page says it in its reader's language later.
@@ -123,10 +125,10 @@ def test_moving_a_stop_shows_every_violation_before_saving(session, day):
 def test_a_clean_move_to_another_courier_saves_without_a_reason(session, day):
     plan = published(session, day)
     other = second_courier(session, day)
-    evening_id = plan.routes[0].visits[-1].order_id
+    evening_id = plan.routes[0].visits[-1].stop.id
 
     preview = editing.apply_move(
-        session, plan_id=plan.id, order_id=evening_id, shift_id=other.id, position=1, now=NOW
+        session, plan_id=plan.id, stop_id=evening_id, shift_id=other.id, position=1, now=NOW
     )
 
     assert preview.ok
@@ -140,17 +142,17 @@ def test_a_clean_move_to_another_courier_saves_without_a_reason(session, day):
 def test_shift_end_and_capacity_are_named(session, day):
     plan = published(session, day)
     short = second_courier(session, day, vehicle_type="bike", end_hour_utc=9)  # ends 12:00
-    evening_id = plan.routes[0].visits[-1].order_id
+    evening_id = plan.routes[0].visits[-1].stop.id
 
     preview = editing.preview_move(
-        session, plan_id=plan.id, order_id=evening_id, shift_id=short.id, position=1
+        session, plan_id=plan.id, stop_id=evening_id, shift_id=short.id, position=1
     )
 
     assert len(preview.violations) == 1
     assert "Second Courier's route: past shift end by " in preview.violations[0]
     with pytest.raises(ValidationFailed) as bad:
         editing.preview_move(
-            session, plan_id=plan.id, order_id=evening_id, shift_id=short.id, position=3
+            session, plan_id=plan.id, stop_id=evening_id, shift_id=short.id, position=3
         )
     assert bad.value.errors == {"position": ["Choose a position from 1 to 1."]}
 
@@ -159,15 +161,18 @@ def test_a_route_under_way_keeps_its_stops(session, day):
     plan = published(session, day)
     other = second_courier(session, day)
     (route,) = plan.routes
-    report_visit(
-        session, visit_id=route.visits[0].id, report=Report.DELIVERED, at=route.visits[0].start_at
+    report_stop(
+        session,
+        stop_id=route.visits[0].stop.id,
+        report=Report.DELIVERED,
+        at=route.visits[0].start_at,
     )
 
     with pytest.raises(Conflict, match="under way"):
         editing.preview_move(
             session,
             plan_id=plan.id,
-            order_id=route.visits[1].order_id,
+            stop_id=route.visits[1].stop.id,
             shift_id=other.id,
             position=1,
         )
@@ -180,13 +185,13 @@ def test_live_progress_projects_from_the_last_report_and_flags_risk(session, day
     assert not any(p.at_risk for p in projection(session, plan, now=NOW).values())
     # The first stop took until 21:50 local, so the 20:00-22:00 stop is projected late.
     done = datetime(2030, 1, 15, 18, 50, tzinfo=UTC)
-    report_visit(session, visit_id=first.id, report=Report.DELIVERED, at=done)
+    report_stop(session, stop_id=first.stop.id, report=Report.DELIVERED, at=done)
 
     progress = projection(session, plan, now=done)
 
     assert progress[first.id].completed_at == done
     assert progress[first.id].projected_start is None
-    assert session.get(Order, first.order_id).status == OrderStatus.DELIVERED
+    assert session.get(Order, first.stop.order_id).status == OrderStatus.DELIVERED
     later = progress[second.id]
     assert later.projected_start is not None
     assert later.projected_start > done

@@ -23,7 +23,8 @@ from app.accounts import services as account_services
 from app.db import make_engine, session_scope
 from app.orders.models import Order
 from app.planning import jobs, services
-from app.planning.models import Plan, PlanStatus
+from app.planning.enums import PlanStatus
+from app.planning.models import Plan
 from tests.conftest import Person, csrf_token, sign_in
 from tests.planning.conftest import DAY
 from tests.planning.helpers import QUICK

@@ -13,9 +13,11 @@ from app.db import session_scope
 from app.errors import Conflict
 from app.fleet.models import Depot
 from app.orders.models import Order, OrderStatus
-from app.planning import jobs, services
-from app.planning.models import Plan, PlanRoute, PlanStatus
-from app.planning.problem import SERVICE_S_BASE, build_problem
+from app.planning import flows, jobs, services
+from app.planning.enums import PlanStatus
+from app.planning.models import Plan, PlanRoute
+from app.planning.problem import build_problem
+from app.planning.stops import SERVICE_S_BASE
 from routing import feasibility
 from routing.solver import SolveParameters
 from tests.planning.conftest import DAY
@@ -54,9 +56,9 @@ def test_plan_is_stored_whole_with_times_inside_the_windows(session, day):
     )
     (route,) = plan.routes
     for visit in route.visits:
-        placed = session.get(Order, visit.order_id)
+        placed = session.get(Order, visit.stop.order_id)
         assert placed.window_start_at <= visit.start_at <= placed.window_end_at
-    assert [session.get(Order, v.order_id).number for v in route.visits] == [
+    assert [session.get(Order, v.stop.order_id).number for v in route.visits] == [
         "RT-MORNING",
         "RT-EVENING",
     ]
@@ -68,8 +70,8 @@ def test_versions_count_up_and_publishing_plans_the_orders(session, day):
     second = services.start_plan(session, depot_id=day.depot.id, day=DAY, time_limit_s=2, now=NOW)
 
     with pytest.raises(Conflict):
-        services.publish(session, plan_id=second.id, now=NOW)  # still solving
-    services.publish(session, plan_id=first.id, now=NOW)
+        flows.publish(session, plan_id=second.id, now=NOW)  # still solving
+    flows.publish(session, plan_id=first.id, now=NOW)
 
     assert second.version == 2
     assert services.published_plan(session, depot_id=day.depot.id, day=DAY) == first
@@ -120,9 +122,9 @@ def test_the_demo_day_plans_feasibly_and_explains_every_order_left_out(session):
     )
 
     built = build_problem(session, depot_id=depot_id, day=summary.delivery_day)
-    stop = {o.id: i for i, o in enumerate(built.orders)}
+    stop = {s.id: i for i, s in enumerate(built.stops)}
     vehicle = {s.id: k for k, s in enumerate(built.shifts)}
-    routes = [(vehicle[r.shift_id], [stop[v.order_id] for v in r.visits]) for r in plan.routes]
+    routes = [(vehicle[r.shift_id], [stop[v.stop.id] for v in r.visits]) for r in plan.routes]
     assert feasibility.violations(built.problem, routes) == []
     assert plan.stops_assigned + plan.stops_unassigned == summary.orders
     assert plan.stops_assigned >= 0.9 * summary.orders

@@ -9,7 +9,8 @@ import pytest
 
 from app.background.queue import InlineQueue
 from app.background.tasks import runner
-from app.planning.models import Plan, PlanStatus
+from app.planning.enums import PlanStatus
+from app.planning.models import Plan
 from app.web.background import QUEUE_KEY
 from tests.planning.conftest import DAY
 

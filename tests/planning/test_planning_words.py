@@ -15,7 +15,7 @@ from routing.plan import Reason, Unassigned
 def a_day(couriers: int = 5):  # type: ignore[no-untyped-def]
     """Just what the words read: order numbers by stop, courier names by vehicle."""
     return SimpleNamespace(
-        orders=[SimpleNamespace(number="RT-7")],
+        stops=[SimpleNamespace(label="RT-7")],
         shifts=[SimpleNamespace(courier=SimpleNamespace(name=f"C{k}")) for k in range(couriers)],
     )
 

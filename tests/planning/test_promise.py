@@ -36,7 +36,7 @@ def test_windows_come_from_the_plan_and_close_at_their_cutoff(session, day):
         promise.offers(session, depot=day.depot, lat=NEAR[0], lon=NEAR[1], now=midnight, days=1)
     )
     morning = after["08:00–10:00"]
-    assert (morning.available, morning.reason) == (False, "cutoff_passed")
+    assert (morning.available, morning.reason) == (False, "CUTOFF_PASSED")
     assert morning.message == "Orders for this window closed at 23:30 on 14 Jan 2030."
     assert after["20:00–22:00"].available
 
@@ -49,11 +49,11 @@ def test_too_far_and_too_big_are_told_apart(session, day):
             session, depot=day.depot, lat=ST_PETERSBURG[0], lon=ST_PETERSBURG[1], now=NOW
         )
     )
-    assert {o.reason for o in far.values()} == {"no_courier_can_reach"}
+    assert {o.reason for o in far.values()} == {"WINDOW_UNREACHABLE"}
     big = by_window(
         promise.offers(session, depot=day.depot, lat=NEAR[0], lon=NEAR[1], now=NOW, units=60)
     )
-    assert {o.reason for o in big.values()} == {"capacity_full"}
+    assert {o.reason for o in big.values()} == {"CAPACITY"}
 
 
 def test_an_order_taken_in_an_offered_window_fills_the_plan(session, day):
@@ -64,10 +64,10 @@ def test_an_order_taken_in_an_offered_window_fills_the_plan(session, day):
     heavy = late_order(session, day, "RT-HEAVY", *NEAR, hour_utc=5, units=30)  # 08:00 local
     promise.place_accepted_order(session, heavy, now=NOW)
 
-    assert heavy.id in {v.order_id for r in plan.routes for v in r.visits}
+    assert heavy.id in {v.stop.order_id for r in plan.routes for v in r.visits}
     # 30 of the car's 50 units are now taken: another 30 no longer fits (the cache follows
     # the plan's revision), 20 still does.
-    assert by_window(promise.offers(session, **ask))["08:00–10:00"].reason == "capacity_full"
+    assert by_window(promise.offers(session, **ask))["08:00–10:00"].reason == "CAPACITY"
     ask["units"] = 20
     assert by_window(promise.offers(session, **ask))["08:00–10:00"].available
 
@@ -79,6 +79,6 @@ def test_without_a_plan_the_fleet_and_the_goods_already_accepted_decide(session,
     late_order(session, day, "RT-BULK", *NEAR, hour_utc=9, units=20)
 
     full = by_window(promise.offers(session, **ask, units=40)).values()
-    assert {o.reason for o in full} == {"capacity_full"}
+    assert {o.reason for o in full} == {"CAPACITY"}
     far = promise.offers(session, **{**ask, "lat": ST_PETERSBURG[0], "lon": ST_PETERSBURG[1]})
-    assert {o.reason for o in by_window(far).values()} == {"no_courier_can_reach"}
+    assert {o.reason for o in by_window(far).values()} == {"WINDOW_UNREACHABLE"}

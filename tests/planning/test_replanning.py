@@ -9,9 +9,9 @@ from sqlalchemy import select
 from app import demo
 from app.db import session_scope
 from app.orders.models import Order, OrderItem
-from app.planning import jobs, services
+from app.planning import flows, jobs, services
 from app.planning.models import Plan
-from app.planning.progress import Report, report_visit
+from app.planning.progress import Report, report_stop
 from tests.planning.conftest import DAY
 from tests.planning.helpers import QUICK, late_order, published, second_courier
 
@@ -20,7 +20,7 @@ WAVE_AT = datetime(2030, 1, 15, 6, tzinfo=UTC)  # 09:00 local
 
 
 def numbers(session, route) -> list[str]:  # type: ignore[no-untyped-def]
-    return [session.get(Order, v.order_id).number for v in route.visits]
+    return [session.get(Order, v.stop.order_id).number for v in route.visits]
 
 
 def test_a_wave_keeps_started_stops_fixed_and_the_goods_on_their_vehicle(session, day):
@@ -28,7 +28,9 @@ def test_a_wave_keeps_started_stops_fixed_and_the_goods_on_their_vehicle(session
     base = published(session, day)
     (route,) = base.routes
     assert numbers(session, route) == ["RT-MORNING", "RT-NOON", "RT-EVENING"]
-    report_visit(session, visit_id=route.visits[0].id, report=Report.DELIVERED, at=MORNING_REPORT)
+    report_stop(
+        session, stop_id=route.visits[0].stop.id, report=Report.DELIVERED, at=MORNING_REPORT
+    )
     other = second_courier(session, day)
     late_order(session, day, "RT-NEW", 55.74, 37.62, hour_utc=10)
 
@@ -40,7 +42,9 @@ def test_a_wave_keeps_started_stops_fixed_and_the_goods_on_their_vehicle(session
     kept = by_shift[route.shift_id]
     first = kept.visits[0]
     assert numbers(session, kept)[0] == "RT-MORNING"
-    assert (first.completed_at, first.outcome, first.start_at) == (
+    # The same stop (its id too), with its report and its planned time kept.
+    assert (first.stop.id, first.stop.completed_at, first.stop.outcome, first.start_at) == (
+        route.visits[0].stop.id,
         MORNING_REPORT,
         "delivered",
         route.visits[0].start_at,
@@ -65,7 +69,7 @@ def test_the_same_day_wave_inserts_new_orders_into_the_published_plan(committed_
         now=datetime(2026, 11, 24, 19, tzinfo=UTC),
     )
     with session_scope(committed_factory) as s:
-        services.publish(s, plan_id=first, now=datetime(2026, 11, 24, 20, tzinfo=UTC))
+        flows.publish(s, plan_id=first, now=datetime(2026, 11, 24, 20, tzinfo=UTC))
     morning = datetime(2026, 11, 25, 6, tzinfo=UTC)  # 09:00 in Moscow on the day itself
 
     # The first wave also places what it can of the orders the 1 s plan left out; after
@@ -78,9 +82,9 @@ def test_the_same_day_wave_inserts_new_orders_into_the_published_plan(committed_
         # stop's window, which the courier leaves with time to spare.
         last = max(
             (r.visits[-1] for r in s.get_one(Plan, first).routes),
-            key=lambda v: s.get_one(Order, v.order_id).window_end_at - v.departure_at,
+            key=lambda v: s.get_one(Order, v.stop.order_id).window_end_at - v.departure_at,
         )
-        neighbour = s.get_one(Order, last.order_id)
+        neighbour = s.get_one(Order, last.stop.order_id)
         fresh = Order(
             number="RT-SAMEDAY",
             customer_id=neighbour.customer_id,
@@ -96,7 +100,7 @@ def test_the_same_day_wave_inserts_new_orders_into_the_published_plan(committed_
 
     with session_scope(committed_factory) as s:
         plan = s.get_one(Plan, first)
-        routed = {s.get(Order, v.order_id).number for r in plan.routes for v in r.visits}
+        routed = {s.get(Order, v.stop.order_id).number for r in plan.routes for v in r.visits}
         assert "RT-SAMEDAY" in routed
         assert s.scalar(select(Order.status).where(Order.number == "RT-SAMEDAY")) == "planned"
         assert services.published_plan(s, depot_id=depot_id, day=summary.delivery_day) == plan
@@ -173,7 +177,7 @@ def test_an_order_that_fits_nowhere_triggers_a_replan_that_is_published(committe
     with session_scope(committed_factory) as s:
         (route,) = s.get_one(Plan, first).routes
         assert numbers(s, route) == ["RT-A", "RT-B"]
-        services.publish(s, plan_id=first, now=WAVE_AT)
+        flows.publish(s, plan_id=first, now=WAVE_AT)
         for factory_class in f.ALL:
             factory_class._meta.sqlalchemy_session = s
         placed_c = Order(

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from routing.feasibility import time_route
-from routing.insertion import InsertionIndex, NewStop, Refusal, RouteSpec, verify
+from routing.insertion import InsertionIndex, NewStop, RouteSpec, verify
 from routing.model import Depot, Problem, Stop, StopKind, TimeWindow, Vehicle
+from routing.plan import Reason
 from tests.routing.instances import delivery, pickup, problem, van
 
 
@@ -46,15 +47,15 @@ def test_refusals_name_the_binding_constraint():
     )
     index = InsertionIndex(p, [RouteSpec(0, (0,))])
     assert index.insertions(new_stop_for(p, 1), index.travel_for_location(2)).refusal is (
-        Refusal.CAPACITY
+        Reason.CAPACITY
     )
     # 900 out and 900 back do not fit a shift ending at 1000.
     assert index.insertions(new_stop_for(p, 2), index.travel_for_location(3)).refusal is (
-        Refusal.TIME
+        Reason.WINDOW_UNREACHABLE
     )
-    closed = InsertionIndex(p, [RouteSpec(0, (0,), closed=True)])
+    closed = InsertionIndex(p, [RouteSpec(0, (0,), under_way=True)])
     assert closed.insertions(new_stop_for(p, 2), closed.travel_for_location(3)).refusal is (
-        Refusal.NO_OPEN_ROUTE
+        Reason.NO_OPEN_ROUTE
     )
 
 
@@ -64,14 +65,14 @@ def test_not_before_now():
     travel = index.travel_for_location(1)
     assert index.insertions(new_stop_for(p, 0), travel, not_before_s=300).insertions
     outcome = index.insertions(new_stop_for(p, 0), travel, not_before_s=450)
-    assert outcome.refusal is Refusal.TIME
+    assert outcome.refusal is Reason.WINDOW_UNREACHABLE
 
 
 def test_skill_refusal():
     p = problem([delivery("cold", 1, skills=frozenset({"fridge"}))], positions=[100])
     index = InsertionIndex(p, [RouteSpec(0, ())])
     assert index.insertions(new_stop_for(p, 0), index.travel_for_location(1)).refusal is (
-        Refusal.SKILL
+        Reason.NO_VEHICLE_WITH_SKILL
     )
 
 

@@ -85,11 +85,11 @@ def test_a_forms_own_token_check_speaks_the_pages_language(bilingual, headers, e
     [(RU, "Выберите вариант из списка."), (EN, "Choose one of the options in the list.")],
 )
 def test_a_choice_that_is_not_a_number_is_said_in_words(bilingual, headers, expected):
-    data = {"order_id": "abc", "shift_id": "1", "position": "2"}
+    data = {"stop_id": "abc", "shift_id": "1", "position": "2"}
     with bilingual.test_request_context("/", method="POST", data=data, headers=headers):
         form = MoveStopForm(meta={"csrf": False})
         form.shift_id.choices = [(1, "")]
         assert not form.validate()
-        errors = [str(e) for e in form.order_id.errors]
+        errors = [str(e) for e in form.stop_id.errors]
 
     assert errors == [expected]

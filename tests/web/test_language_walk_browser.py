@@ -42,9 +42,10 @@ from app.geocoding import NoGeocoder
 from app.orders import services as order_services
 from app.orders.windows import windows_for_day
 from app.planning import editing as planning_editing
+from app.planning import flows as planning_flows
 from app.planning import jobs as planning_jobs
 from app.planning.models import Plan, PlanRoute
-from app.planning.progress import Report, report_visit
+from app.planning.progress import Report, report_stop
 from tests.browser import ARGS, DEMO_NOON, chromium_or_skip, demo_app, live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -211,7 +212,7 @@ def _a_move_the_checker_objects_to(session, plan_id: int) -> tuple[int, int, int
     ]
     first = min(routes, key=lambda r: r.start_at)
     last = max((r for r in routes if r is not first), key=lambda r: r.end_at)
-    return first.visits[0].order_id, last.shift_id, len(last.visits) + 1
+    return first.visits[0].stop.id, last.shift_id, len(last.visits) + 1
 
 
 def _plan_the_day(url: str) -> World:
@@ -227,18 +228,18 @@ def _plan_the_day(url: str) -> World:
         factory, depot_id=depot_id, day=day, time_limit_s=2, now=DEMO_NOON
     )
     with session_scope(factory) as session:
-        order_id, shift_id, position = _a_move_the_checker_objects_to(session, plan_id)
+        stop_id, shift_id, position = _a_move_the_checker_objects_to(session, plan_id)
         planning_editing.apply_move(
             session,
             plan_id=plan_id,
-            order_id=order_id,
+            stop_id=stop_id,
             shift_id=shift_id,
             position=position,
             now=DEMO_NOON,
             override_reason=OVERRIDE_REASON,
         )
     with session_scope(factory) as session:
-        planning_editing.publish_plan(session, plan_id=plan_id, now=DEMO_NOON)
+        planning_flows.publish(session, plan_id=plan_id, now=DEMO_NOON)
     with session_scope(factory) as session:
         courier_email = next(d.email for d in demo.LOGINS if d.role == "courier")
         courier = session.scalars(
@@ -249,8 +250,8 @@ def _plan_the_day(url: str) -> World:
         plan = session.get_one(Plan, plan_id)
         route = next(r for r in plan.routes if r.courier_id == courier.id)
         at = morning(day, tz)
-        report_visit(session, visit_id=route.visits[0].id, report=Report.DELIVERED, at=at)
-        report_visit(session, visit_id=route.visits[1].id, report=Report.FAILED, at=at)
+        report_stop(session, stop_id=route.visits[0].stop.id, report=Report.DELIVERED, at=at)
+        report_stop(session, stop_id=route.visits[1].stop.id, report=Report.FAILED, at=at)
         customer_id = session.scalars(
             select(Customer.id).where(Customer.email == demo.LOGINS[4].email)
         ).one()

@@ -13,9 +13,10 @@ from flask_smorest import Blueprint
 from app.accounts.models import Role
 from app.db import utcnow
 from app.errors import NotFound
-from app.planning import editing as planning_editing
+from app.planning import flows as planning_flows
 from app.planning import services as planning_services
-from app.planning.models import PLAN_STATUSES, Plan
+from app.planning.enums import PLAN_STATUSES
+from app.planning.models import Plan
 from app.web.api.common import BoundedInteger, Date, Id
 from app.web.auth import api_roles, current_api_user
 from app.web.background import start_queued_run
@@ -143,6 +144,6 @@ def cancel_run(plan_id: int) -> dict[str, Any]:
 @blp.alt_response(409, description="The run is not ready, or publishing would lose progress")
 def publish_run(plan_id: int) -> dict[str, Any]:
     """Publish a ready run to the couriers (orders that arrived since are inserted first)."""
-    plan, _late = planning_editing.publish_plan(db(), plan_id=plan_id, now=utcnow())
+    plan, _late = planning_flows.publish(db(), plan_id=plan_id, now=utcnow())
     db().commit()
     return _run(plan)

@@ -71,7 +71,11 @@ class WindowOut(ma.Schema):
     available = ma.fields.Boolean()
     reason = ma.fields.String(
         allow_none=True,
-        metadata={"description": "cutoff_passed, no_courier_can_reach or capacity_full"},
+        metadata={
+            "description": "Why not, for machines: CUTOFF_PASSED (ordering for the window has "
+            "closed) or routing's reason: NO_OPEN_ROUTE, NO_VEHICLE_WITH_SKILL, CAPACITY, "
+            "WINDOW_UNREACHABLE"
+        },
     )
     message = ma.fields.String(
         allow_none=True,
@@ -129,7 +133,7 @@ def delivery_windows(args: dict[str, Any]) -> dict[str, Any]:
                 "end_at": o.window.end_at,
                 "cutoff_at": o.window.cutoff_at,
                 "available": o.available,
-                "reason": o.reason.value if o.reason else None,
+                "reason": str(o.reason) if o.reason else None,
                 "message": localize(o.message) if o.message else None,
             }
             for o in found

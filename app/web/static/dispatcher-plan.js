@@ -137,7 +137,7 @@
     }
     function check() {
       const ticket = ++asked;
-      const query = new URLSearchParams({order_id: field("order_id").value, shift_id: field("shift_id").value, position: field("position").value});
+      const query = new URLSearchParams({stop_id: field("stop_id").value, shift_id: field("shift_id").value, position: field("position").value});
       save.disabled = true;
       show("alert-secondary", say("checking"), []);
       fetch(data.preview_url + "?" + query).then(r => r.json()).then(answer => {
@@ -153,9 +153,9 @@
         save.disabled = false;
       }).catch(() => show("alert-warning", say("checker_unreachable"), []));
     }
-    ["order_id", "shift_id", "position"].forEach(name => field(name).addEventListener("change", check));
+    ["stop_id", "shift_id", "position"].forEach(name => field(name).addEventListener("change", check));
     document.querySelectorAll(".move-pick").forEach(button => button.addEventListener("click", () => {
-      field("order_id").value = button.dataset.order;
+      field("stop_id").value = button.dataset.stop;
       field("shift_id").value = button.dataset.shift;
       field("position").value = button.dataset.seq;
       form.scrollIntoView({behavior: "smooth", block: "center"});
