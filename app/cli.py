@@ -146,7 +146,7 @@ def demo(quiet: bool) -> None:
     from app.db import session_scope
 
     with session_scope(_factory()) as session:
-        summary = demo_data.load(session)
+        summary = demo_data.load(session, today=True)
     if summary.created:
         couriers = say_n(
             "%(n)s courier with a vehicle and a shift",

@@ -46,6 +46,10 @@ class Config:
         self.INSTANCE_PATH = str(instance_path())
         self.DATABASE_URL = env.get("DATABASE_URL") or default_database_url()
         self.SECRET_KEY = env.get("SECRET_KEY") or load_or_create_secret_key(instance_path())
+        # Photos people send (proof of delivery, a vehicle's defect); empty: instance/uploads.
+        self.UPLOAD_DIR = env.get("ROUNDTRIP_UPLOAD_DIR", "")
+        # The maps app a courier's "navigate" button opens ({lat}, {lon}); empty: Yandex Maps.
+        self.NAVIGATOR_URL = env.get("ROUNDTRIP_NAVIGATOR_URL", "")
         self.GEOCODER = env.get("ROUNDTRIP_GEOCODER", "none")
         self.GEOCODER_USER_AGENT = env.get("ROUNDTRIP_GEOCODER_USER_AGENT", "roundtrip")
         self.API_PAGE_SIZE_MAX = int(env.get("ROUNDTRIP_API_PAGE_SIZE_MAX", "200"))

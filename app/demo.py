@@ -18,6 +18,7 @@ from app.accounts import services as account_services
 from app.accounts.models import Role
 from app.catalog.models import Lot, Product
 from app.customers import services as customer_services
+from app.customers.models import Customer
 from app.fleet import services as fleet_services
 from app.fleet.models import Depot
 from app.geocoding import NoGeocoder
@@ -198,8 +199,9 @@ def _phone(rng: random.Random) -> str:
     )
 
 
-def load(session: Session, *, now: datetime | None = None) -> DemoSummary:
-    """Load the demo city day for tomorrow (Moscow time) unless it is already there."""
+def load(session: Session, *, now: datetime | None = None, today: bool = False) -> DemoSummary:
+    """Load the demo city day for tomorrow (Moscow time) unless it is already there; with
+    ``today``, also today's day under way as seen at ``now`` (what `roundtrip demo` shows)."""
     now = now or datetime.now(UTC)
     tz = ZoneInfo(TIMEZONE)
     existing = session.scalar(select(Depot).where(Depot.code == DEPOT_CODE))
@@ -252,7 +254,7 @@ def load(session: Session, *, now: datetime | None = None) -> DemoSummary:
             )
     session.flush()
 
-    day_start = datetime.combine(tomorrow, time(0, 0), tzinfo=tz)
+    crew: list[tuple[int, int, bool]] = []
     for i, (kind, capacity) in enumerate(FLEET):
         vehicle = fleet_services.create_vehicle(
             session,
@@ -279,17 +281,8 @@ def load(session: Session, *, now: datetime | None = None) -> DemoSummary:
             user_id=user.id,
             skills=["heavy"] if kind == "van" else [],
         )
-        early = i % 2 == 0  # half the fleet works the morning, half the late evening
-        starts = (
-            day_start + timedelta(hours=7, minutes=30) if early else day_start + timedelta(hours=14)
-        )
-        fleet_services.create_shift(
-            session,
-            courier_id=courier.id,
-            vehicle_id=vehicle.id,
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=9, minutes=30),
-        )
+        crew.append((courier.id, vehicle.id, i % 2 == 0))
+    _shifts(session, crew, tomorrow, tz)
 
     demo_customer = customer_services.create_customer(
         session, name=LOGINS[4].name, email=LOGINS[4].email, phone=_phone(rng)
@@ -315,10 +308,43 @@ def load(session: Session, *, now: datetime | None = None) -> DemoSummary:
 
     # Orders are taken as if placed this morning, so every window's cut-off is still ahead.
     ordered_at = min(now, datetime.combine(now.astimezone(tz).date(), time(9, 0), tzinfo=tz))
-    windows = windows_for_day(session, depot.id, tomorrow, tz)
+    count = _orders(session, rng, customers, depot.id, tomorrow, tz, ordered_at, ORDERS_PER_WINDOW)
+    if today:
+        _today_under_way(session, rng, customers, depot.id, crew, now, tz)
+    return DemoSummary(created=True, delivery_day=tomorrow, orders=count, couriers=len(FLEET))
+
+
+def _shifts(session: Session, crew: list[tuple[int, int, bool]], day: date, tz: ZoneInfo) -> None:
+    """Half the fleet works the morning, half the late evening: ten hours each, with the
+    30-minute break the labour rules ask for (fleet.services gives it, in the middle two)."""
+    day_start = datetime.combine(day, time(0, 0), tzinfo=tz)
+    for courier_id, vehicle_id, early in crew:
+        starts = day_start + (
+            timedelta(hours=7, minutes=30) if early else timedelta(hours=13, minutes=30)
+        )
+        fleet_services.create_shift(
+            session,
+            courier_id=courier_id,
+            vehicle_id=vehicle_id,
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=10),
+        )
+
+
+def _orders(
+    session: Session,
+    rng: random.Random,
+    customers: list[Customer],
+    depot_id: int,
+    day: date,
+    tz: ZoneInfo,
+    ordered_at: datetime,
+    per_window: tuple[int, ...],
+) -> int:
+    windows = windows_for_day(session, depot_id, day, tz)
     products = [p[0] for p in PRODUCTS]
     count = 0
-    for window, how_many in zip(windows, ORDERS_PER_WINDOW, strict=True):
+    for window, how_many in zip(windows, per_window, strict=True):
         for _ in range(how_many):
             customer = customers[count % len(customers)]
             street, lat, lon = rng.choice(PLACES)
@@ -339,7 +365,7 @@ def load(session: Session, *, now: datetime | None = None) -> DemoSummary:
             order_services.create_order(
                 session,
                 customer_id=customer.id,
-                delivery_day=tomorrow,
+                delivery_day=day,
                 window_start_at=window.start_at,
                 window_end_at=window.end_at,
                 items=items,
@@ -350,4 +376,83 @@ def load(session: Session, *, now: datetime | None = None) -> DemoSummary:
             )
             session.refresh(customer, ["addresses"])
             count += 1
-    return DemoSummary(created=True, delivery_day=tomorrow, orders=count, couriers=len(FLEET))
+    return count
+
+
+def _today_under_way(
+    session: Session,
+    rng: random.Random,
+    customers: list[Customer],
+    depot_id: int,
+    crew: list[tuple[int, int, bool]],
+    now: datetime,
+    tz: ZoneInfo,
+) -> None:
+    """Today as a working day seen at ``now``: about half of tomorrow's orders, planned and
+    published the evening before; every shift that has begun checked its vehicle; every stop
+    that should be done by now is reported (a few failed, nobody home), except on one route
+    whose courier is running late, so its next stop is at risk on the board."""
+    from app.fleet import inspection
+    from app.planning import flows, services
+    from app.planning.enums import FailureReason
+    from app.planning.progress import Report, report_stop
+    from routing.solver import SolveParameters
+
+    today = now.astimezone(tz).date()
+    evening_before = datetime.combine(today - timedelta(days=1), time(22, 0), tzinfo=tz)
+    _shifts(session, crew, today, tz)
+    _orders(
+        session,
+        rng,
+        customers,
+        depot_id,
+        today,
+        tz,
+        evening_before - timedelta(hours=10),
+        tuple(n // 2 for n in ORDERS_PER_WINDOW),
+    )
+    plan = services.start_plan(
+        session, depot_id=depot_id, day=today, time_limit_s=3, now=evening_before
+    )
+    services.solve_plan(
+        session,
+        plan_id=plan.id,
+        now=evening_before,
+        params=SolveParameters(time_limit_s=3, seed=SEED, iteration_limit=1500),
+    )
+    flows.publish(session, plan_id=plan.id, now=evening_before)
+    late = max(
+        plan.routes, key=lambda r: sum(v.departure_at <= now for v in r.visits), default=None
+    )
+    for route in plan.routes:
+        shift = route.shift
+        if shift.starts_at > now or shift.vehicle is None:
+            continue
+        inspection.submit(
+            session,
+            shift_id=shift.id,
+            courier_id=route.courier_id,
+            answers={item.code: True for item in inspection.checklist(shift.vehicle)},
+            odometer_km=rng.randrange(20_000, 90_000)
+            if inspection.needs_odometer(shift.vehicle)
+            else None,
+            at=shift.starts_at + timedelta(minutes=5),
+            now=shift.starts_at + timedelta(minutes=5),
+        )
+        done = [v for v in route.visits if v.departure_at <= now - timedelta(minutes=10)]
+        if route is late and done:
+            # This courier is running behind: the last stop took 40 minutes longer.
+            done = done[:-1]
+        for n, visit in enumerate(done):
+            at = visit.departure_at
+            if route is late and n == len(done) - 1:
+                at = min(now - timedelta(minutes=1), at + timedelta(minutes=40))
+            failed = rng.random() < 0.08
+            report_stop(
+                session,
+                stop_id=visit.stop.id,
+                report=Report.FAILED if failed else Report.DELIVERED,
+                at=at,
+                courier_id=route.courier_id,
+                reason=FailureReason.NOT_HOME if failed else None,
+            )

@@ -115,3 +115,31 @@ def test_each_demo_login_lands_on_its_roles_page(client, loaded, login):
     assert response.status_code == 302
     assert response.headers["Location"] == landing[login.role]
     assert client.get(landing[login.role]).status_code == 200
+
+
+def test_the_demo_holds_today_under_way_beside_tomorrow(session):
+    """Loaded at 13:00 in Moscow: today is published, its vehicles checked, the stops due by
+    now reported, and one courier running late puts a stop at risk."""
+    from app.fleet.models import Inspection
+    from app.planning.board import plan_board
+    from app.planning.models import Plan, Stop
+
+    at_one = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    summary = demo.load(session, now=at_one, today=True)
+    session.commit()
+
+    today = date(2026, 11, 24)
+    plan = session.scalar(select(Plan).where(Plan.delivery_day == today))
+    assert plan.published_at is not None
+    assert summary.delivery_day == today + timedelta(days=1)
+    assert {o.delivery_day for o in session.scalars(select(Order))} == {today, summary.delivery_day}
+    morning_shifts = {r.shift_id for r in plan.routes if r.shift.starts_at <= at_one}
+    checked = {i.shift_id for i in session.scalars(select(Inspection)) if i.passed}
+    assert morning_shifts
+    assert morning_shifts <= checked
+    reported = session.scalars(select(Stop).where(Stop.completed_at.is_not(None))).all()
+    assert len(reported) >= 10
+    assert all(s.completed_at <= at_one for s in reported)
+    assert any(s.outcome == "failed" and s.failure_reason == "not_home" for s in reported)
+    board = plan_board(session, plan.id, at_one)
+    assert board.at_risk >= 1

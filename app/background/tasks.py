@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,6 +43,14 @@ def _same_day(factory: Factory, *, depot_id: int, time_limit_s: float | None = N
     planning_jobs.same_day_wave(factory, depot_ids=[depot_id], time_limit_s=time_limit_s)
 
 
+def _vehicle_lost(
+    factory: Factory, *, depot_id: int, day: str, time_limit_s: float | None = None
+) -> None:
+    planning_jobs.replan_without_vehicle(
+        factory, depot_id=depot_id, day=date.fromisoformat(day), time_limit_s=time_limit_s
+    )
+
+
 def _expire_points(factory: Factory) -> None:
     loyalty_jobs.expire_points(factory)
 
@@ -50,6 +59,7 @@ TASKS: dict[str, Callable[..., None]] = {
     "planning.solve": _solve,
     "planning.wave": _wave,
     "planning.same_day": _same_day,
+    "planning.vehicle_lost": _vehicle_lost,
     "loyalty.expire_points": _expire_points,
 }
 

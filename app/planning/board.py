@@ -81,6 +81,8 @@ class BoardRoute:
     capacity: int
     under_way: bool
     stops: tuple[BoardStop, ...]
+    break_start_at: datetime | None = None
+    break_end_at: datetime | None = None
 
     @property
     def hours(self) -> float:
@@ -222,6 +224,8 @@ def plan_board(session: Session, plan_id: int, now: datetime) -> PlanBoard:
                 capacity=route.vehicle.capacity_units,
                 under_way=route.under_way,
                 stops=tuple(stops),
+                break_start_at=route.break_start_at,
+                break_end_at=route.break_end_at,
             )
         )
     left_out = tuple(

@@ -371,7 +371,14 @@ def _rewrite(
         # The row stays (its id and colour on the board); its visits are written anew.
         existing.visits.clear()
         session.flush()
-        for name in ("start_at", "end_at", "distance_m", "load_start"):
+        for name in (
+            "start_at",
+            "end_at",
+            "distance_m",
+            "load_start",
+            "break_start_at",
+            "break_end_at",
+        ):
             setattr(existing, name, getattr(fresh, name))
         visits = list(fresh.visits)
         fresh.visits.clear()

@@ -13,12 +13,14 @@ from routing.plan import Reason
 
 __all__ = [
     "CHANGE_KINDS",
+    "EVENT_KINDS",
     "FAILURE_REASONS",
     "PLAN_STATUSES",
     "REASONS",
     "STOP_KINDS",
     "STOP_OUTCOMES",
     "ChangeKind",
+    "EventKind",
     "FailureReason",
     "PlanStatus",
     "Reason",
@@ -53,6 +55,14 @@ class FailureReason(StrEnum):
     OTHER = "other"  # with the courier's own words
 
 
+class EventKind(StrEnum):
+    """What a courier reports of a stop from the phone."""
+
+    ARRIVED = "arrived"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 class ChangeKind(StrEnum):
     INSERT = "insert"  # a late order placed into the plan by cheapest feasible insertion
     MOVE = "move"  # a dispatcher moved a stop by hand
@@ -63,4 +73,5 @@ STOP_KINDS = tuple(k.value for k in StopKind)
 STOP_OUTCOMES = tuple(o.value for o in StopOutcome)
 FAILURE_REASONS = tuple(r.value for r in FailureReason)
 CHANGE_KINDS = tuple(k.value for k in ChangeKind)
+EVENT_KINDS = tuple(k.value for k in EventKind)
 REASONS = tuple(r.value for r in Reason)

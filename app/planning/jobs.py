@@ -344,6 +344,30 @@ def _publish_if_ready(factory: sessionmaker[Session], plan_id: int, now: datetim
         return False
 
 
+def replan_without_vehicle(
+    factory: sessionmaker[Session],
+    *,
+    depot_id: int,
+    day: date,
+    now: datetime | None = None,
+    time_limit_s: float | None = None,
+) -> int | None:
+    """A vehicle left service during its day (a failed inspection): plan the day again on
+    the rest of the fleet and publish it, so that its stops reach other couriers; started
+    stops stay as they are. Stops that fit nowhere are listed on the new version with their
+    reasons for the dispatcher. Returns the new version, or None when it could not run."""
+    now = now or utcnow()
+    try:
+        plan_id = run_planning(
+            factory, depot_id=depot_id, day=day, time_limit_s=time_limit_s, now=now
+        )
+    except DomainError as exc:  # a dispatcher's run is solving, or nobody is left to plan
+        log.warning("depot %s, %s not re-planned after losing a vehicle: %s", depot_id, day, exc)
+        return None
+    _publish_if_ready(factory, plan_id, now)
+    return plan_id
+
+
 def same_day_wave(
     factory: sessionmaker[Session],
     *,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +24,7 @@ from app.messages import SaidText
 from app.orders.models import Order
 from app.planning.enums import (
     CHANGE_KINDS,
+    EVENT_KINDS,
     FAILURE_REASONS,
     PLAN_STATUSES,
     REASONS,
@@ -80,6 +82,8 @@ class Stop(Base):
     failure_note: Mapped[str | None] = mapped_column(String(500))
     recipient_name: Mapped[str | None] = mapped_column(String(120))
     reported_by_courier_id: Mapped[int | None] = mapped_column(ForeignKey("couriers.id"))
+    # Proof of delivery: a photo under the uploads folder (app.media).
+    proof_photo: Mapped[str | None] = mapped_column(String(255))
 
     # Stops are read in hundreds (a day, a plan): their orders come in one query with them.
     order: Mapped[Order | None] = relationship(lazy="selectin")
@@ -174,6 +178,9 @@ class PlanRoute(Base):
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
     distance_m: Mapped[int]
     load_start: Mapped[list[int]] = mapped_column(JSON)
+    # The shift's break as this version places it.
+    break_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    break_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     plan: Mapped[Plan] = relationship(back_populates="routes")
     shift: Mapped[Shift] = relationship()
@@ -261,3 +268,23 @@ class PlanChange(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     stop: Mapped[Stop] = relationship()
+
+
+class StopEvent(Base):
+    """What a courier's phone said of a stop, applied once: ``client_event_id`` is the
+    phone's id for the action, so a retry after a lost answer finds this row and gets the
+    first answer again. ``courier_at`` is when the courier acted (their clock), which is
+    what the stop records; ``received_at`` is when the server heard of it."""
+
+    __tablename__ = "stop_events"
+    __table_args__ = (CheckConstraint(f"kind IN {EVENT_KINDS!r}", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    courier_id: Mapped[int] = mapped_column(ForeignKey("couriers.id"), index=True)
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    courier_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the event as sent
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)  # the first answer, given again

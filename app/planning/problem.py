@@ -138,6 +138,20 @@ def day_shifts(session: Session, depot_id: int, epoch: datetime) -> list[Shift]:
     )
 
 
+def shift_breaks(shift: Shift, epoch: datetime, free_from_s: int) -> tuple[rm.Break, ...]:
+    """The shift's break as routing's rule: ``break_minutes`` starting early enough to end by
+    ``break_until_at``. A break that can no longer start (its time has passed while the
+    route was under way, so it was taken or is lost) is not asked for again."""
+    if shift.break_minutes is None or shift.break_from_at is None or shift.break_until_at is None:
+        return ()
+    duration = 60 * shift.break_minutes
+    latest = offset_s(shift.break_until_at, epoch) - duration
+    earliest = offset_s(shift.break_from_at, epoch)
+    if latest < max(earliest, free_from_s):
+        return ()
+    return (rm.Break(rm.TimeWindow(earliest, latest), duration, id=f"break-{shift.id}"),)
+
+
 def _routing_stop(stop: Stop, location: int, epoch: datetime, skills: frozenset[str]) -> rm.Stop:
     return rm.Stop(
         id=stop.label,
@@ -200,7 +214,7 @@ def assemble(
         late = offset_s(s.ends_at, epoch)
         early = max(offset_s(s.starts_at, epoch), now_s)
         start, capacity = 0, s.vehicle.capacity_units
-        skills = frozenset(s.courier.skills)
+        skills = frozenset(s.courier.skills) | frozenset(s.vehicle.skills or ())
         u = going.get(s.id)
         if u is not None:
             start = 1 + list(going).index(s.id)
@@ -219,6 +233,7 @@ def assemble(
                 end_depot=0,
                 profile=s.vehicle.type,
                 skills=skills,
+                breaks=shift_breaks(s, epoch, min(early, late)),
             )
         )
     problem = rm.Problem(
@@ -361,6 +376,9 @@ def route_row(
         distance_m=route.distance_m if route is not None else 0,
         load_start=list(route.load_start) if route is not None else [0],
     )
+    if route is not None and route.breaks:
+        stored.break_start_at = day.at(route.breaks[0].start_s)
+        stored.break_end_at = day.at(route.breaks[0].end_s)
     if fixed is not None:
         # The route began at the depot with everything on board; the prefix is kept as it was.
         first = fixed.fixed[0].route
@@ -371,6 +389,10 @@ def route_row(
         stored.distance_m += sum(int(dist[i, i + 1]) for i in range(len(points) - 1))
         if route is None:
             stored.end_at = fixed.ready_at
+        # A break that fell in the part already driven stays where it was.
+        taken = first.break_start_at
+        if stored.break_start_at is None and taken is not None and taken < fixed.ready_at:
+            stored.break_start_at, stored.break_end_at = taken, first.break_end_at
         for v in fixed.fixed:
             stored.visits.append(
                 PlanVisit(

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
+from app.fleet import inspection
 from app.messages import Message, say
 from app.planning import stops as stop_service
 from app.planning.days import DEFAULT_REPORT_MARGIN, ensure_reportable
@@ -74,7 +75,14 @@ def report_stop(
             say("This stop was already reported %(outcome)s.", outcome=outcome_word(stop.outcome))
         )
     ensure_reportable(session, depot_id=stop.depot_id, day=stop.delivery_day, at=at, margin=margin)
-    if not route.under_way:
+    if inspection.passed_for(session, route.shift_id) is None:
+        raise Conflict(
+            say(
+                "Check your vehicle first: the route opens once its inspection has passed. "
+                "Nothing was recorded."
+            )
+        )
+    if not _under_way(session, route.id):  # its first report: the goods are on board
         stop_service.loaded(session, [v.stop for v in route.visits], now=at)
     if report is Report.ARRIVED:
         stop_service.arrive(stop, at=at, courier_id=courier_id)
@@ -94,6 +102,20 @@ def report_stop(
         )
     session.flush()
     return visit
+
+
+def _under_way(session: Session, route_id: int) -> bool:
+    """PlanRoute.under_way in one query (a courier's report must not load the whole route)."""
+    reported = or_(Stop.arrived_at.is_not(None), Stop.completed_at.is_not(None))
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    PlanVisit.route_id == route_id, PlanVisit.stop_id == Stop.id, reported
+                )
+            )
+        )
+    )
 
 
 def outcome_word(outcome: str | None) -> Message:

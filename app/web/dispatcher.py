@@ -28,7 +28,7 @@ from app import messages
 from app.db import utcnow
 from app.errors import DomainError, ValidationFailed
 from app.fleet import services as fleet_services
-from app.fleet.models import Depot, Shift, Vehicle
+from app.fleet.models import Depot, Inspection, Shift, Vehicle
 from app.orders import csv_import
 from app.orders.models import Order
 from app.orders.windows import local_midnight, windows_for_day
@@ -113,8 +113,20 @@ def index() -> str:
             .where(Plan.depot_id == depot.id, Plan.delivery_day == day)
             .order_by(Plan.version.desc())
         ).all()
+        failed_checks = session.scalars(
+            select(Inspection)
+            .join(Shift, Inspection.shift_id == Shift.id)
+            .where(
+                Shift.depot_id == depot.id,
+                Shift.starts_at < start + timedelta(days=1),
+                Shift.ends_at > start,
+                Inspection.passed.is_(False),
+            )
+            .order_by(Inspection.inspected_at)
+        ).all()
         overview.append(
             {
+                "failed_checks": failed_checks,
                 "plans": plans,
                 "plan_form": PlanDayForm(depot_id=depot.id, day=day.isoformat()),
                 "depot": depot,

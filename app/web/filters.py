@@ -11,7 +11,9 @@ from babel.dates import get_timezone_name
 from flask import Flask
 from flask_babel import format_date, format_decimal, get_locale
 
+from app.fleet.inspection import ITEM_NAMES
 from app.web import words
+from app.web.i18n import localize
 
 CURRENCY_SIGNS = {"RUB": "₽", "EUR": "€", "USD": "$"}
 
@@ -83,3 +85,8 @@ def init_app(app: Flask) -> None:
         ("vehicle_type_word", words.VEHICLE_TYPE_NAMES),
     ):
         app.add_template_filter(lambda code, table=table: words.word(table, code), name)
+    # A checklist item by name in the page's language (the names are domain messages).
+    app.add_template_filter(
+        lambda code: localize(ITEM_NAMES[code]) if code in ITEM_NAMES else str(code),
+        "inspection_item",
+    )

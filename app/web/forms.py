@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -21,13 +22,21 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from app.accounts.models import Role
 from app.web import bounds
-from app.web.words import ROLE_NAMES
+from app.web.words import ROLE_NAMES, VEHICLE_TYPE_NAMES
 
 # Said when a choice sent is not one of the form's (only a tampered or stale form does that).
 NOT_A_CHOICE = _l("Choose one of the options in the list.")
@@ -186,3 +195,115 @@ class ImportOrdersForm(RoundtripForm):
 
 class ReportVisitForm(RoundtripForm):
     report = HiddenField(validators=[DataRequired()])
+    reason = HiddenField(validators=[Length(max=20)])
+
+
+class NewCourierForm(RoundtripForm):
+    depot_id = SelectField(
+        _l("Depot"),
+        coerce=int,
+        invalid_value_message=NOT_A_CHOICE,
+        invalid_choice_message=NOT_A_CHOICE,
+    )
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), CleanText()])
+    phone = StringField(
+        _l("Phone customers can call"), validators=[DataRequired(), Length(max=32), CleanText()]
+    )
+    skills = StringField(
+        _l("Skills, separated by commas (e.g. heavy, cold_chain)"),
+        validators=[Length(max=300), CleanText()],
+    )
+    user_id = SelectField(
+        _l("Signs in as"),
+        coerce=int,
+        invalid_value_message=NOT_A_CHOICE,
+        invalid_choice_message=NOT_A_CHOICE,
+    )
+
+
+class LinkCourierForm(RoundtripForm):
+    user_id = SelectField(
+        _l("Signs in as"),
+        coerce=int,
+        invalid_value_message=NOT_A_CHOICE,
+        invalid_choice_message=NOT_A_CHOICE,
+    )
+
+
+class NewVehicleForm(RoundtripForm):
+    depot_id = SelectField(
+        _l("Depot"),
+        coerce=int,
+        invalid_value_message=NOT_A_CHOICE,
+        invalid_choice_message=NOT_A_CHOICE,
+    )
+    registration = StringField(
+        _l("Registration"), validators=[DataRequired(), Length(max=20), CleanText()]
+    )
+    type = SelectField(
+        _l("Type"),
+        choices=[SelectChoice(k, v) for k, v in VEHICLE_TYPE_NAMES.items()],
+        invalid_choice_message=NOT_A_CHOICE,
+    )
+    capacity_units = WholeNumberField(
+        _l("Capacity (load units)"),
+        example="50",
+        validators=[
+            InputRequired(_l("Enter the capacity.")),
+            NumberRange(min=1, max=bounds.CAPACITY_MAX_UNITS),
+        ],
+    )
+    skills = StringField(
+        _l("Skills, separated by commas (e.g. heavy, cold_chain)"),
+        validators=[Length(max=300), CleanText()],
+    )
+
+
+class OutOfServiceForm(RoundtripForm):
+    reason = StringField(
+        _l("Why it is out of service"), validators=[DataRequired(), Length(max=255), CleanText()]
+    )
+
+
+class NewShiftForm(RoundtripForm):
+    courier_id = SelectField(
+        _l("Courier"),
+        coerce=int,
+        invalid_value_message=NOT_A_CHOICE,
+        invalid_choice_message=NOT_A_CHOICE,
+    )
+    vehicle_id = SelectField(
+        _l("Vehicle"),
+        coerce=int,
+        invalid_value_message=NOT_A_CHOICE,
+        invalid_choice_message=NOT_A_CHOICE,
+    )
+    day = DateField(_l("Day"), validators=[InputRequired(_l("Choose the day."))])
+    starts = TimeField(_l("Starts"), validators=[InputRequired(_l("Enter when it starts."))])
+    ends = TimeField(_l("Ends"), validators=[InputRequired(_l("Enter when it ends."))])
+    break_minutes = WholeNumberField(
+        _l("Break, minutes"),
+        example="30",
+        validators=[Optional(), NumberRange(min=1, max=240)],
+    )
+    break_from = TimeField(_l("Break taken after"), validators=[Optional()])
+    break_until = TimeField(_l("and over by"), validators=[Optional()])
+
+
+class ActionForm(RoundtripForm):
+    """A button that changes one thing: nothing but its CSRF token."""
+
+
+class InspectionForm(RoundtripForm):
+    """The pre-trip check: one yes/no per checklist item (added per vehicle by the view)."""
+
+    odometer_km = WholeNumberField(
+        _l("Odometer, km"),
+        example="48210",
+        validators=[Optional(), NumberRange(min=0, max=2_000_000)],
+    )
+    notes = TextAreaField(
+        _l("Anything to add (optional)"), validators=[Length(max=500), CleanText()]
+    )
+    photo = FileField(_l("Photo of a problem (optional)"))
+    event_id = HiddenField(validators=[Length(max=64), CleanText()])

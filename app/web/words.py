@@ -34,6 +34,15 @@ VISIT_OUTCOME_NAMES = {
     "failed": _l("failed"),
 }
 
+# Why a courier could not complete a stop, as the courier picks it (app.planning.enums).
+FAILURE_REASON_NAMES = {
+    "not_home": _l("Nobody home"),
+    "wrong_address": _l("Wrong address"),
+    "refused": _l("Refused by the customer"),
+    "damaged": _l("Goods damaged"),
+    "other": _l("Something else"),
+}
+
 ENTRY_KIND_NAMES = {
     "earn": _l("earned"),
     "redeem": _l("paid with points"),

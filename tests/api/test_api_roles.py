@@ -54,6 +54,9 @@ ACCESS: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "planning_runs.cancel_run"): PLANNERS,
     ("POST", "planning_runs.publish_run"): PLANNERS,
     ("POST", "optimize.optimize"): PLANNERS,
+    ("GET", "courier_api.get_day"): frozenset({COURIER}),
+    ("POST", "courier_api.post_photo"): frozenset({COURIER}),
+    ("POST", "courier_api.post_events"): frozenset({COURIER}),
 }
 
 

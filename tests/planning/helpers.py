@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from app.fleet import inspection
 from app.orders.models import OrderItem
 from app.planning import flows, services
 from app.planning.problem import plan_problem, route_specs
@@ -19,11 +20,30 @@ NEAR = (55.72, 37.58)
 ST_PETERSBURG = (59.93, 30.33)  # 700 km away: no courier can get there and back
 
 
-def published(session, world):  # type: ignore[no-untyped-def]
+def published(session, world, *, inspect: bool = True):  # type: ignore[no-untyped-def]
+    """The small day planned and published; its vehicles inspected (every item passed)
+    unless ``inspect`` is False, so couriers may report."""
     plan = services.start_plan(session, depot_id=world.depot.id, day=DAY, time_limit_s=2, now=NOW)
     services.solve_plan(session, plan_id=plan.id, now=NOW, params=QUICK)
     flows.publish(session, plan_id=plan.id, now=NOW)
+    if inspect:
+        inspected(session, plan)
     return plan
+
+
+def inspected(session, plan, at=NOW):  # type: ignore[no-untyped-def]
+    """A passed inspection for the shift of every route of ``plan``."""
+    for route in plan.routes:
+        vehicle = route.shift.vehicle
+        inspection.submit(
+            session,
+            shift_id=route.shift_id,
+            courier_id=route.courier_id,
+            answers={item.code: True for item in inspection.checklist(vehicle)},
+            odometer_km=1000 if inspection.needs_odometer(vehicle) else None,
+            at=at,
+            now=at,
+        )
 
 
 def late_order(session, world, number, lat, lon, hour_utc, units=0):  # type: ignore[no-untyped-def]

@@ -47,6 +47,7 @@ from app.planning import jobs as planning_jobs
 from app.planning.models import Plan, PlanRoute
 from app.planning.progress import Report, report_stop
 from tests.browser import ARGS, DEMO_NOON, chromium_or_skip, demo_app, live_server
+from tests.planning.helpers import inspected
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -250,6 +251,7 @@ def _plan_the_day(url: str) -> World:
         plan = session.get_one(Plan, plan_id)
         route = next(r for r in plan.routes if r.courier_id == courier.id)
         at = morning(day, tz)
+        inspected(session, plan, at=at)
         report_stop(session, stop_id=route.visits[0].stop.id, report=Report.DELIVERED, at=at)
         report_stop(session, stop_id=route.visits[1].stop.id, report=Report.FAILED, at=at)
         customer_id = session.scalars(

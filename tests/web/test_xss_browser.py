@@ -117,9 +117,22 @@ def _load_hostile_day(app) -> World:  # type: ignore[no-untyped-def]
         "/api/v1/vehicles",
         {"depot_id": depot_id, "registration": REGISTRATION, "type": "van", "capacity_units": 50},
     )
+    # Skills are codes (short words): a hostile one is refused, never stored.
+    hostile_skill = client.post(
+        "/api/v1/couriers",
+        json={
+            "depot_id": depot_id,
+            "name": COURIER_NAME,
+            "phone": COURIER_PHONE,
+            "skills": [SKILL],
+        },
+        headers=headers,
+    )
+    assert hostile_skill.status_code == 422
+    assert "skills" in hostile_skill.get_json()["errors"]
     courier = post(
         "/api/v1/couriers",
-        {"depot_id": depot_id, "name": COURIER_NAME, "phone": COURIER_PHONE, "skills": [SKILL]},
+        {"depot_id": depot_id, "name": COURIER_NAME, "phone": COURIER_PHONE, "skills": ["heavy"]},
     )
     post(
         "/api/v1/shifts",

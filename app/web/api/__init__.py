@@ -73,6 +73,7 @@ API_CONFIG = {
 
 def init_app(app: Flask) -> None:
     from app.web.api import (
+        courier,
         customers,
         fleet,
         health,
@@ -97,5 +98,6 @@ def init_app(app: Flask) -> None:
         windows,
         planning_runs,
         optimize,
+        courier,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)

@@ -38,6 +38,7 @@ class VehicleIn(ma.Schema):
     registration = Text(required=True, min_length=1, max_length=20)
     type = String(required=True, validate=OneOf(VEHICLE_TYPES))
     capacity_units = BoundedInteger(1, bounds.CAPACITY_MAX_UNITS, required=True)
+    skills = List(Text(min_length=1, max_length=30), load_default=list, validate=Length(max=10))
 
 
 class VehicleOut(VehicleIn):
@@ -63,6 +64,21 @@ class ShiftIn(ma.Schema):
     vehicle_id = Id(allow_none=True)
     starts_at = UtcDateTime(required=True)
     ends_at = UtcDateTime(required=True)
+    break_minutes = BoundedInteger(
+        fleet_services.MIN_BREAK_MINUTES,
+        fleet_services.MAX_BREAK_MINUTES,
+        allow_none=True,
+        metadata={
+            "description": "The break's length. Leave the three break fields out and a shift "
+            "longer than 6 hours gets 30 minutes in its middle two hours."
+        },
+    )
+    break_from = UtcDateTime(
+        allow_none=True, metadata={"description": "The break is taken after this"}
+    )
+    break_until = UtcDateTime(
+        allow_none=True, metadata={"description": "and is over by this, inside the shift"}
+    )
 
     @ma.validates_schema
     def _length(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -77,6 +93,8 @@ class ShiftIn(ma.Schema):
 class ShiftOut(ShiftIn):
     id = ma.fields.Integer()
     depot_id = ma.fields.Integer()
+    break_from = UtcDateTime(attribute="break_from_at", allow_none=True)
+    break_until = UtcDateTime(attribute="break_until_at", allow_none=True)
 
 
 class ShiftListArgs(PageArgs):
