@@ -7,6 +7,7 @@ default, or the one their locale names); what programs read (a token, ids) stays
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 import click
@@ -162,6 +163,18 @@ def demo(quiet: bool) -> None:
                 couriers=couriers,
             )
         )
+        if summary.today_orders:
+            _echo(
+                say_n(
+                    "Today's day is under way too: %(n)s order; stops reported so far: "
+                    "%(reported)s. See it on the dispatcher's board for %(day)s.",
+                    "Today's day is under way too: %(n)s orders; stops reported so far: "
+                    "%(reported)s. See it on the dispatcher's board for %(day)s.",
+                    summary.today_orders,
+                    reported=summary.today_reported,
+                    day=summary.delivery_day - timedelta(days=1),
+                )
+            )
     else:
         _echo(say("Demo data is already loaded; nothing was added."))
     if not quiet:

@@ -177,6 +177,8 @@ class DemoSummary:
     delivery_day: date
     orders: int
     couriers: int
+    today_orders: int = 0  # today's day under way (load(today=True))
+    today_reported: int = 0
 
 
 def _minutes(hhmm: str) -> int:
@@ -309,9 +311,17 @@ def load(session: Session, *, now: datetime | None = None, today: bool = False) 
     # Orders are taken as if placed this morning, so every window's cut-off is still ahead.
     ordered_at = min(now, datetime.combine(now.astimezone(tz).date(), time(9, 0), tzinfo=tz))
     count = _orders(session, rng, customers, depot.id, tomorrow, tz, ordered_at, ORDERS_PER_WINDOW)
+    under_way = (0, 0)
     if today:
-        _today_under_way(session, rng, customers, depot.id, crew, now, tz)
-    return DemoSummary(created=True, delivery_day=tomorrow, orders=count, couriers=len(FLEET))
+        under_way = _today_under_way(session, rng, customers, depot.id, crew, now, tz)
+    return DemoSummary(
+        created=True,
+        delivery_day=tomorrow,
+        orders=count,
+        couriers=len(FLEET),
+        today_orders=under_way[0],
+        today_reported=under_way[1],
+    )
 
 
 def _shifts(session: Session, crew: list[tuple[int, int, bool]], day: date, tz: ZoneInfo) -> None:
@@ -387,11 +397,12 @@ def _today_under_way(
     crew: list[tuple[int, int, bool]],
     now: datetime,
     tz: ZoneInfo,
-) -> None:
+) -> tuple[int, int]:
     """Today as a working day seen at ``now``: about half of tomorrow's orders, planned and
     published the evening before; every shift that has begun checked its vehicle; every stop
     that should be done by now is reported (a few failed, nobody home), except on one route
-    whose courier is running late, so its next stop is at risk on the board."""
+    whose courier is running late, so its next stop is at risk on the board. Returns today's
+    orders and the stops reported."""
     from app.fleet import inspection
     from app.planning import flows, services
     from app.planning.enums import FailureReason
@@ -401,7 +412,7 @@ def _today_under_way(
     today = now.astimezone(tz).date()
     evening_before = datetime.combine(today - timedelta(days=1), time(22, 0), tzinfo=tz)
     _shifts(session, crew, today, tz)
-    _orders(
+    orders = _orders(
         session,
         rng,
         customers,
@@ -424,6 +435,7 @@ def _today_under_way(
     late = max(
         plan.routes, key=lambda r: sum(v.departure_at <= now for v in r.visits), default=None
     )
+    reported = 0
     for route in plan.routes:
         shift = route.shift
         if shift.starts_at > now or shift.vehicle is None:
@@ -456,3 +468,5 @@ def _today_under_way(
                 courier_id=route.courier_id,
                 reason=FailureReason.NOT_HOME if failed else None,
             )
+            reported += 1
+    return orders, reported

@@ -9,6 +9,7 @@ from app.fleet import models as fleet
 from app.orders import models as orders
 from app.planning import models as planning
 from loyalty import models as loyalty
+from returns import models as returns
 
 __all__ = [
     "Base",
@@ -20,4 +21,5 @@ __all__ = [
     "loyalty",
     "orders",
     "planning",
+    "returns",
 ]

@@ -45,10 +45,14 @@ def main(base: str) -> None:
             page.goto(base + "/login")
             page.fill("input[name=email]", login.email)
             page.fill("input[name=password]", login.password)
-            page.click("button[type=submit]")
+            page.click("main form button[type=submit]")
             page.wait_for_load_state("networkidle")
             page.screenshot(path=OUT / f"{login.role}.png", full_page=not phone)
             if login.role == "dispatcher":
+                for part in ("shifts", "vehicles"):
+                    page.goto(base + f"/dispatcher/fleet/{part}")
+                    page.screenshot(path=OUT / f"dispatcher-fleet-{part}.png", full_page=True)
+                page.goto(base + "/dispatcher/")
                 page.get_by_test_id("plan-day").first.click()
                 page.get_by_test_id("map").wait_for(timeout=60_000)
                 page.wait_for_load_state("networkidle")

@@ -57,6 +57,9 @@ ACCESS: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "courier_api.get_day"): frozenset({COURIER}),
     ("POST", "courier_api.post_photo"): frozenset({COURIER}),
     ("POST", "courier_api.post_events"): frozenset({COURIER}),
+    ("POST", "returns.post_photo"): frozenset({CUSTOMER}),
+    ("POST", "returns.start_return"): frozenset({CUSTOMER}),
+    ("GET", "returns.get_return"): frozenset({CUSTOMER, SUPPORT, ADMIN}),
 }
 
 
@@ -102,6 +105,7 @@ def test_each_role_gets_exactly_what_the_table_gives_it(app, client, callers, wo
         "order_id": 1,
         "token_id": 2_000_000_000,
         "plan_id": 2_000_000_000,
+        "case_id": 2_000_000_000,
     }
     for method, endpoint in sorted(ACCESS):
         with app.test_request_context():

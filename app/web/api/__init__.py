@@ -81,6 +81,7 @@ def init_app(app: Flask) -> None:
         optimize,
         orders,
         planning_runs,
+        returns,
         tokens,
         windows,
     )
@@ -99,5 +100,6 @@ def init_app(app: Flask) -> None:
         planning_runs,
         optimize,
         courier,
+        returns,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1" + module.PREFIX)

@@ -193,7 +193,10 @@ def post_photo() -> dict[str, str]:
     upload = request.files.get("photo")
     if upload is None:
         raise ValidationFailed({"photo": [say("Send a photo (JPEG, PNG or WebP).")]})
-    data = upload.stream.read(MAX_PHOTO_BYTES + 1)
+    try:
+        data = upload.stream.read(MAX_PHOTO_BYTES + 1)
+    finally:
+        upload.close()  # a big one is a temporary file: let it go now
     return {"photo": store_photo(data, root=uploads())}
 
 
