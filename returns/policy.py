@@ -164,7 +164,9 @@ def decide(request: ReturnRequest, rules: ReturnRules | None = None) -> Decision
             ),
         )
     fault = request.reason in FAULTS
-    food = any(line.food for line in request.lines)
+    # Only a basket of food alone is refunded without a pickup: one yoghurt must not make a
+    # television's return a refund with nothing collected.
+    food = bool(request.lines) and all(line.food for line in request.lines)
     if fault and food:
         return Decision(
             Rule.FOOD_REFUND,

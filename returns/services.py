@@ -121,10 +121,13 @@ def start_return(
     )
     if found is not None:
         return found
+    # One return of an order at a time (PostgreSQL): two forms racing for the same items
+    # must not both be approved and refunded.
     order = session.scalar(
         select(Order)
         .where(Order.id == order_id)
         .options(selectinload(Order.items).selectinload(OrderItem.product))
+        .with_for_update(of=Order)
     )
     if order is None or order.customer_id != customer_id:
         raise NotFound(say("There is no order %(id)s of yours.", id=order_id))
@@ -146,8 +149,13 @@ def start_return(
         errors.add("photos", say("Send at most %(n)s photos.", n=MAX_PHOTOS))
     already = _returned(session, list(lines))
     repeated = False
+    seen: set[int] = set()
     for n, wanted in enumerate(items):
         line = lines.get(wanted.order_item_id)
+        if wanted.order_item_id in seen:
+            errors.add(f"items.{n}", say("This item is listed twice; give it once, with how many."))
+            continue
+        seen.add(wanted.order_item_id)
         if line is None:
             errors.add(f"items.{n}", say("That item is not part of this order."))
             continue

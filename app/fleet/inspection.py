@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import ErrorCollector, NotFound
+from app.errors import Conflict, ErrorCollector, NotFound
 from app.fleet.models import Courier, Inspection, Shift, Vehicle, VehicleType
 from app.fleet.services import take_out_of_service
 from app.messages import Message, say
@@ -126,6 +126,17 @@ def submit(
     if done is not None:
         return done
     vehicle = shift.vehicle
+    if not vehicle.in_service:
+        # A second check of a vehicle that failed (another tab, a sent-again form) does not
+        # put it back on the road: a dispatcher does, on the vehicles page.
+        raise Conflict(
+            say(
+                "%(registration)s is out of service: %(reason)s. Your dispatcher decides when "
+                "it may drive again.",
+                registration=vehicle.registration,
+                reason=vehicle.out_of_service_reason or "",
+            )
+        )
     items = checklist(vehicle)
     errors = ErrorCollector()
     for item in items:

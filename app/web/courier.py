@@ -152,9 +152,15 @@ def _words() -> dict[str, str]:
         "all_sent": _("Everything is sent."),
         "offline": _("No network. What you do is saved on the phone."),
         "refused": _("Stop %(n)s was not recorded: %(reason)s"),
+        "understood": _("Understood"),
+        "not_taken": _("the server could not take it; tell your dispatcher what happened."),
         "route_today": _("Today, %(start)s–%(end)s · %(vehicle)s"),
         "route_later": _("%(day)s, %(start)s–%(end)s · %(vehicle)s"),
         "break": _("Your break: %(start)s–%(end)s"),
+        "signout_pending": _(
+            "Actions saved on the phone and not sent yet: %(n)s. Signing out deletes them. "
+            "Sign out anyway?"
+        ),
     }
 
 

@@ -231,6 +231,9 @@ def shifts() -> str | Response | tuple[str, int]:
         form.day.data = shown
     if form.validate_on_submit():
         day = form.day.data
+        # Times are read on the clock of the courier's own depot.
+        chosen = db().get(Courier, form.courier_id.data)
+        tz = ZoneInfo(chosen.depot.timezone) if chosen is not None else tz
         breaks = [form.break_minutes.data, form.break_from.data, form.break_until.data]
         try:
             shift = fleet_services.create_shift(

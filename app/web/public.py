@@ -113,4 +113,8 @@ def logout() -> Response:
             db().commit()
         logout_user()
         flash(_("You are signed out."), "info")
-    return redirect(url_for("public.index"))
+    response = redirect(url_for("public.index"))
+    # What this browser kept for the person (the courier's page and actions, saved for a
+    # dead network) must not be there for the next person who picks up the phone.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response

@@ -70,6 +70,8 @@ def downgrade() -> None:
             existing_type=sa.Text(),
             type_=sa.String(length=255),
             existing_nullable=True,
+            # A reason the product wrote (a message kept whole) may be longer: cut it.
+            postgresql_using="left(out_of_service_reason, 255)",
         )
     with op.batch_alter_table("inspections", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inspections_vehicle_id"))

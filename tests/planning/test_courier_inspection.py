@@ -92,6 +92,18 @@ def test_a_check_sent_again_is_recorded_once_and_never_changes(session, day):
         session.flush()
 
 
+def test_a_vehicle_that_failed_cannot_pass_a_second_check(session, day):
+    plan = published(session, day, inspect=False)
+    (route,) = plan.routes
+    failed = check(session, route, all_ok(route.vehicle, brakes=False))
+
+    with pytest.raises(Conflict, match="is out of service"):
+        check(session, route, all_ok(route.vehicle))
+
+    assert not failed.passed
+    assert inspection.passed_for(session, route.shift_id) is None
+
+
 def test_a_small_problem_passes_and_is_noted(session, day):
     plan = published(session, day, inspect=False)
     (route,) = plan.routes

@@ -114,3 +114,10 @@ def test_the_rules_come_from_the_environment():
 
     assert (rules.return_days, rules.bonus_cap_points) == (30, 50)
     assert decide(ask(now=DELIVERED + timedelta(days=20)), rules).outcome is Outcome.APPROVED
+
+
+def test_a_basket_with_food_and_a_kettle_is_collected_not_refunded_without_a_pickup():
+    decision = decide(ask(reason=ReturnReason.DAMAGED, lines=(YOGHURT, KETTLE)))
+
+    assert decision.rule is Rule.FAST_TRACK
+    assert decision.pickup

@@ -189,3 +189,15 @@ def test_bad_food_is_refunded_without_a_pickup(client, session, delivered):
         False,
         1_301_00,
     )
+
+
+def test_an_item_listed_twice_is_refused_naming_the_second(client, session, delivered):
+    kettle = delivered.items[0]
+    twice = [{"order_item_id": kettle.id, "quantity": 1}] * 2
+
+    refused = send(client, delivered, items=twice)
+
+    assert refused.status_code == 422
+    assert list(refused.get_json()["errors"]) == ["items.1"]
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(ReturnCase)) == 0

@@ -70,8 +70,10 @@ def test_sign_out_needs_the_form_token(client, login_as):
     assert client.get("/support/").status_code == 200
 
     token = csrf_token(client.get("/support/").get_data(as_text=True))
-    client.post("/logout", data={"csrf_token": token})
+    signed_out = client.post("/logout", data={"csrf_token": token})
     assert client.get("/support/").status_code == 302
+    # What the browser kept for this person (a courier's saved page) goes with them.
+    assert signed_out.headers["Clear-Site-Data"] == '"cache", "storage"'
 
 
 def test_inactive_user_cannot_sign_in(client, make_user, session):

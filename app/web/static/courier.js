@@ -23,7 +23,13 @@
   let csrf = day.csrf_token;
   let outbox = [];  // queued actions, oldest first
   let held = null;  // the action waiting out its undo time
-  let refused = [];  // what the server would not record, with its reason
+  // What the server would not record, with its reason: kept until the courier has read it.
+  const REFUSED = "roundtrip-courier-refused-" + data.user;
+  let refused = [];
+  try { refused = JSON.parse(localStorage.getItem(REFUSED) || "[]"); } catch (e) { refused = []; }
+  function keepRefused() {
+    try { localStorage.setItem(REFUSED, JSON.stringify(refused)); } catch (e) { /* full */ }
+  }
   let sending = false;
 
   function say(key, params) {
@@ -53,7 +59,9 @@
   function database() {
     if (!dbPromise) {
       dbPromise = new Promise((resolve, reject) => {
-        const request = indexedDB.open("roundtrip-courier", 1);
+        // One outbox per person: a phone passed to another courier never sends, or drops,
+        // the first one's actions under the second one's name.
+        const request = indexedDB.open("roundtrip-courier-" + data.user, 1);
         request.onupgradeneeded = () => request.result.createObjectStore("outbox", {keyPath: "seq", autoIncrement: true});
         request.onsuccess = () => resolve(request.result);
         request.onerror = () => reject(request.error);
@@ -281,6 +289,13 @@
       item.dataset.testid = "refused";
       bar.appendChild(item);
     });
+    if (refused.length) {
+      bar.appendChild(button("btn-outline-secondary mt-1", say("understood"), "refused-read", () => {
+        refused = [];
+        keepRefused();
+        renderSync();
+      }));
+    }
   }
 
   function render() {
@@ -339,7 +354,11 @@
   function flush() {
     // In order, and only what is past its undo time.
     const due = [];
-    for (const a of outbox) { if ((a.not_before || 0) > Date.now() || due.length >= data.max_events) { break; } due.push(a); }
+    for (const a of outbox) {
+      const waiting = (a.not_before || 0) > Date.now() || (held && held.id === a.id);
+      if (waiting || due.length >= data.max_events) { break; }
+      due.push(a);
+    }
     if (sending || !due.length || !navigator.onLine) { renderSync(); return Promise.resolve(); }
     sending = true;
     const batch = due;
@@ -354,7 +373,17 @@
           reason: a.reason || null, note: a.note || null, recipient: a.recipient || null, photo: a.photo || null,
         }))}),
       }))
-      .then(r => { if (!r.ok) { throw new Error("events " + r.status); } return r.json(); })
+      .then(r => {
+        // A request the server can never take (not a lost network, not a sign-in to renew)
+        // would block the queue for ever: each of its actions is set aside with the reason.
+        if (r.status >= 400 && r.status < 500 && ![401, 403, 408, 429].includes(r.status)) {
+          return r.json().catch(() => ({})).then(body => ({results: batch.map(a => ({
+            id: a.id, status: "refused", error: {detail: body.detail || say("not_taken")},
+          }))}));
+        }
+        if (!r.ok) { throw new Error("events " + r.status); }
+        return r.json();
+      })
       .then(answer => {
         const bySeq = new Map(batch.map(a => [a.id, a]));
         answer.results.forEach(result => {
@@ -363,6 +392,7 @@
             refused.push({sequence: a ? a.sequence : "?", detail: result.error.detail});
           }
         });
+        keepRefused();
         // Applied, replayed or refused: each is settled and leaves the outbox.
         return drop(batch.map(a => a.seq));
       })
@@ -375,6 +405,11 @@
         if (outbox.length && navigator.onLine) { setTimeout(flush, 1000); }
       });
   }
+
+  // Signing out clears what the phone kept (Clear-Site-Data): not while actions wait.
+  document.querySelectorAll("form[action$='/logout']").forEach(form => form.addEventListener("submit", event => {
+    if (outbox.length && !window.confirm(say("signout_pending", {n: outbox.length}))) { event.preventDefault(); }
+  }));
 
   window.addEventListener("online", () => { renderSync(); flush(); });
   window.addEventListener("offline", renderSync);
