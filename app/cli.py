@@ -175,6 +175,21 @@ def demo(quiet: bool) -> None:
                     day=summary.delivery_day - timedelta(days=1),
                 )
             )
+        if summary.kettle_order_id is not None:
+            from app.links import tracking_url
+
+            link = tracking_url(
+                current_app.config["PUBLIC_URL"],
+                current_app.config["SECRET_KEY"],
+                summary.kettle_order_id,
+            )
+            _echo(
+                say(
+                    "The demo customer's kettle was delivered two days ago; its page, opened "
+                    "from this link without signing in, takes a return: %(link)s",
+                    link=link,
+                )
+            )
     else:
         _echo(say("Demo data is already loaded; nothing was added."))
     if not quiet:

@@ -50,6 +50,12 @@ class Config:
         self.UPLOAD_DIR = env.get("ROUNDTRIP_UPLOAD_DIR", "")
         # The maps app a courier's "navigate" button opens ({lat}, {lon}); empty: Yandex Maps.
         self.NAVIGATOR_URL = env.get("ROUNDTRIP_NAVIGATOR_URL", "")
+        # Where customers open links in their messages (the tracking page): this installation
+        # as the outside world reaches it.
+        self.PUBLIC_URL = env.get("ROUNDTRIP_PUBLIC_URL", "http://127.0.0.1:5000")
+        # Where messages to support staff go (a return case nearing its promise). Without
+        # ROUNDTRIP_SMTP_URL e-mail is only logged (app.notifications.senders).
+        self.SUPPORT_EMAIL = env.get("ROUNDTRIP_SUPPORT_EMAIL", "support@localhost")
         self.GEOCODER = env.get("ROUNDTRIP_GEOCODER", "none")
         self.GEOCODER_USER_AGENT = env.get("ROUNDTRIP_GEOCODER_USER_AGENT", "roundtrip")
         self.API_PAGE_SIZE_MAX = int(env.get("ROUNDTRIP_API_PAGE_SIZE_MAX", "200"))

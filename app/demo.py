@@ -18,13 +18,13 @@ from app.accounts import services as account_services
 from app.accounts.models import Role
 from app.catalog.models import Lot, Product
 from app.customers import services as customer_services
-from app.customers.models import Customer
+from app.customers.models import Address, Customer
 from app.fleet import services as fleet_services
 from app.fleet.models import Depot
 from app.geocoding import NoGeocoder
 from app.messages import say_n
 from app.orders import services as order_services
-from app.orders.models import DeliveryWindowTemplate
+from app.orders.models import DeliveryWindowTemplate, Order, OrderItem
 from app.orders.windows import windows_for_day
 from loyalty import services as loyalty_services
 
@@ -179,6 +179,7 @@ class DemoSummary:
     couriers: int
     today_orders: int = 0  # today's day under way (load(today=True))
     today_reported: int = 0
+    kettle_order_id: int | None = None  # delivered two days ago: try a return with it
 
 
 def _minutes(hhmm: str) -> int:
@@ -312,8 +313,10 @@ def load(session: Session, *, now: datetime | None = None, today: bool = False) 
     ordered_at = min(now, datetime.combine(now.astimezone(tz).date(), time(9, 0), tzinfo=tz))
     count = _orders(session, rng, customers, depot.id, tomorrow, tz, ordered_at, ORDERS_PER_WINDOW)
     under_way = (0, 0)
+    kettle_order_id = None
     if today:
         under_way = _today_under_way(session, rng, customers, depot.id, crew, now, tz)
+        kettle_order_id = _delivered_kettle(session, demo_customer, depot.id, now, tz)
     return DemoSummary(
         created=True,
         delivery_day=tomorrow,
@@ -321,7 +324,42 @@ def load(session: Session, *, now: datetime | None = None, today: bool = False) 
         couriers=len(FLEET),
         today_orders=under_way[0],
         today_reported=under_way[1],
+        kettle_order_id=kettle_order_id,
     )
+
+
+def _delivered_kettle(
+    session: Session, customer: Customer, depot_id: int, now: datetime, tz: ZoneInfo
+) -> int:
+    """The demo customer's kettle, delivered two days ago: the order to try a return with."""
+    session.refresh(customer, ["addresses"])
+    address = customer.addresses[0] if customer.addresses else None
+    if address is None:
+        address = Address(
+            customer=customer,
+            line="Tverskaya ul. 7, apt 12, Moscow",
+            lat=55.7575,
+            lon=37.6126,
+            coordinate_source="given",
+        )
+    kettle = session.scalars(select(Product).where(Product.sku == "KET-200")).one()
+    day = (now - timedelta(days=2)).astimezone(tz).date()
+    start = datetime.combine(day, time(10, 0), tzinfo=tz)
+    order = Order(
+        number="RT-DEMO-KETTLE",
+        customer=customer,
+        address=address,
+        depot_id=depot_id,
+        delivery_day=day,
+        window_start_at=start,
+        window_end_at=start + timedelta(hours=2),
+        total_minor=kettle.price_minor,
+    )
+    order.items = [OrderItem(product=kettle, quantity=1, unit_price_minor=kettle.price_minor)]
+    session.add(order)
+    session.flush()
+    order_services.mark_delivered(session, order_id=order.id, now=start + timedelta(hours=1))
+    return order.id
 
 
 def _shifts(session: Session, crew: list[tuple[int, int, bool]], day: date, tz: ZoneInfo) -> None:

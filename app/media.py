@@ -30,10 +30,9 @@ def photo_kind(data: bytes) -> str | None:
     return None
 
 
-def store_photo(data: bytes, *, root: Path, field: str = "photo") -> str:
-    """Store a photo under ``root``; returns its name there (``ab/abcdef….jpg``).
-
-    Refused with the field named when it is empty, too big or not a photo."""
+def check_photo(data: bytes, *, field: str = "photo") -> str:
+    """The photo's kind (jpg, png, webp); refused with the field named when it is empty,
+    too big or not a photo. Nothing is written: a form checks every part before keeping any."""
     if not data:
         raise ValidationFailed({field: [say("The photo is empty; take it again.")]})
     if len(data) > MAX_PHOTO_BYTES:
@@ -51,6 +50,15 @@ def store_photo(data: bytes, *, root: Path, field: str = "photo") -> str:
     kind = photo_kind(data)
     if kind is None:
         raise ValidationFailed({field: [say("Send a photo (JPEG, PNG or WebP).")]})
+    return kind
+
+
+def store_photo(data: bytes, *, root: Path, field: str = "photo") -> str:
+    """Store a photo under ``root``; returns its name there (``ab/abcdef….jpg``).
+
+    Refused as :func:`check_photo` refuses; named by content, so a retried upload is one
+    file."""
+    kind = check_photo(data, field=field)
     digest = hashlib.sha256(data).hexdigest()
     name = f"{digest[:2]}/{digest}.{kind}"
     target = root / name

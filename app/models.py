@@ -6,6 +6,7 @@ from app.catalog import models as catalog
 from app.customers import models as customers
 from app.db import Base
 from app.fleet import models as fleet
+from app.notifications import models as notifications
 from app.orders import models as orders
 from app.planning import models as planning
 from loyalty import models as loyalty
@@ -19,6 +20,7 @@ __all__ = [
     "customers",
     "fleet",
     "loyalty",
+    "notifications",
     "orders",
     "planning",
     "returns",

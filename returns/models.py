@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.catalog.models import Lot
 from app.db import Base, UTCDateTime
 from app.messages import SaidText
 from app.orders.models import Order, OrderItem
@@ -61,6 +62,11 @@ class ReturnCase(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The promise (respond_by) watched: support told it is near, the customer told it broke,
+    # and when a person last answered the case (which keeps the promise).
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    breach_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     override_reason: Mapped[str | None] = mapped_column(Text)
     overridden_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -114,3 +120,38 @@ class ReturnEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     message: Mapped[str] = mapped_column(SaidText())
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class SupplierReturn(Base):
+    """What goes back to the supplier when a lot is blocked (X4), counted at the block.
+
+    ``quantity`` is every unit of the lot that is in our hands or coming back to us: the
+    lot's counted free stock, the units set aside for undelivered orders (held, or moved to
+    another lot, which frees this lot's units), and the units customers returned as defective
+    or damaged that are collected. Food refunded without a pickup never comes back, so it is
+    not counted; orders out for delivery are on the van and come back, if at all, as returns.
+    """
+
+    __tablename__ = "supplier_returns"
+    __table_args__ = (
+        UniqueConstraint("lot_id"),  # a lot is blocked once
+        CheckConstraint(
+            "stock_units >= 0 AND order_units >= 0 AND returned_units >= 0",
+            name="parts_not_negative",
+        ),
+        CheckConstraint(
+            "quantity = stock_units + order_units + returned_units", name="quantity_is_sum"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    quantity: Mapped[int]
+    stock_units: Mapped[int]
+    order_units: Mapped[int]
+    returned_units: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    lot: Mapped[Lot] = relationship()

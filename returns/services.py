@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session, selectinload
 from app.catalog.models import Lot
 from app.errors import Conflict, ErrorCollector, NotFound
 from app.messages import say
-from app.orders.models import Order, OrderItem, OrderStatus
+from app.notifications import services as notifications
+from app.orders.models import DeliveryWindowTemplate, Order, OrderItem, OrderStatus
+from app.orders.windows import local_midnight
+from app.planning import editing
+from app.planning import services as planning_services
+from app.planning import stops as stop_service
+from app.planning.enums import StopKind
 from app.planning.models import Stop
 from loyalty import services as loyalty_services
 from loyalty.policy import LoyaltyRules
@@ -24,7 +30,6 @@ from returns.policy import (
     FAULTS,
     Decision,
     Line,
-    Outcome,
     Resolution,
     ReturnReason,
     ReturnRequest,
@@ -46,21 +51,39 @@ def _delivered_at(session: Session, order: Order) -> datetime:
     """When the courier handed it over (the stop's own time); else the end of its window."""
     done = session.scalar(
         select(func.max(Stop.completed_at)).where(
-            Stop.order_id == order.id, Stop.outcome.in_(("delivered", "exchanged"))
+            Stop.order_id == order.id,
+            Stop.return_case_id.is_(None),  # an exchange does not restart the period
+            Stop.outcome == "delivered",
         )
     )
     return done or order.window_end_at
 
 
-def _returned(session: Session, order_item_ids: Sequence[int]) -> dict[int, int]:
+def returned_quantities(session: Session, order_item_ids: Sequence[int]) -> dict[int, int]:
     """How many of each line are already in a return that was not declined."""
-    rows = session.execute(
-        select(ReturnItem.order_item_id, func.sum(ReturnItem.quantity))
-        .join(ReturnCase, ReturnItem.case_id == ReturnCase.id)
-        .where(ReturnItem.order_item_id.in_(order_item_ids), ReturnCase.status != "declined")
-        .group_by(ReturnItem.order_item_id)
+    # Two reads by index and no join: a join's plan cached by PostgreSQL while the return
+    # tables were nearly empty scans both in full, and slows with every return after
+    # (docs/benchmarks.md, "Returns").
+    lines = session.execute(
+        select(ReturnItem.order_item_id, ReturnItem.case_id, ReturnItem.quantity).where(
+            ReturnItem.order_item_id.in_(order_item_ids)
+        )
     ).all()
-    return {item_id: int(qty) for item_id, qty in rows}
+    if not lines:
+        return {}
+    declined = set(
+        session.scalars(
+            select(ReturnCase.id).where(
+                ReturnCase.id.in_({case_id for _, case_id, _ in lines}),
+                ReturnCase.status == "declined",
+            )
+        )
+    )
+    out: dict[int, int] = {}
+    for item_id, case_id, quantity in lines:
+        if case_id not in declined:
+            out[item_id] = out.get(item_id, 0) + quantity
+    return out
 
 
 def _in_stock(session: Session, items: Sequence[OrderItem]) -> bool:
@@ -147,7 +170,7 @@ def start_return(
         errors.add("description", say("Keep it under %(n)s characters.", n=MAX_DESCRIPTION))
     if len(photos) > MAX_PHOTOS:
         errors.add("photos", say("Send at most %(n)s photos.", n=MAX_PHOTOS))
-    already = _returned(session, list(lines))
+    already = returned_quantities(session, list(lines))
     repeated = False
     seen: set[int] = set()
     for n, wanted in enumerate(items):
@@ -204,15 +227,93 @@ def start_return(
         created_at=now,
         decided_at=now,
     )
-    if decision.outcome is not Outcome.DECLINED:
-        case.items = [ReturnItem(order_item_id=w.order_item_id, quantity=w.quantity) for w in items]
+    # Kept on a declined case too (what was asked for), so staff can approve it later;
+    # returned_quantities counts only cases not declined.
+    case.items = [ReturnItem(order_item_id=w.order_item_id, quantity=w.quantity) for w in items]
     case.photos = [ReturnPhoto(photo=p) for p in photos]
     case.events = [ReturnEvent(at=now, message=say("Return started."))]
     session.add(case)
     session.flush()
     _carry_out(session, case, order, decision, chosen, items, now, loyalty_rules)
+    if decision.pickup:
+        schedule_collection(session, case, now=now)
+    # The decision also goes to them in writing, with the link back to the case.
+    notifications.notify(
+        session,
+        customer_id=customer_id,
+        kind=notifications.NoticeKind.RETURN_UPDATE,
+        message=say(
+            "Your return from order %(number)s: %(decision)s",
+            number=order.number,
+            decision=decision.reason,
+        ),
+        key=f"return:{case.id}:decided",
+        now=now,
+        order_id=order.id,
+        case_id=case.id,
+    )
     session.flush()
     return case
+
+
+def collection_day(
+    session: Session, order: Order, now: datetime
+) -> tuple[date, datetime, datetime]:
+    """When a return is collected: the shop's next day, within the hours it delivers.
+
+    The whole delivering day is the window, so the evening's planning is free to put the
+    visit where it fits best; the customer sees the narrower window the plan gives it.
+    """
+    tz = ZoneInfo(order.depot.timezone)
+    day = now.astimezone(tz).date() + timedelta(days=1)
+    first, last = session.execute(
+        select(
+            func.min(DeliveryWindowTemplate.start_minute),
+            func.max(DeliveryWindowTemplate.end_minute),
+        ).where(DeliveryWindowTemplate.depot_id == order.depot_id)
+    ).one()
+    first = 9 * 60 if first is None else first
+    last = 21 * 60 if last is None else last
+    midnight = local_midnight(day, tz)
+    return day, midnight + timedelta(minutes=first), midnight + timedelta(minutes=last)
+
+
+def schedule_collection(session: Session, case: ReturnCase, *, now: datetime) -> Stop:
+    """The case's stop on the next day's routes: collect the items, and for an exchange bring
+    the new ones in the same visit. If that day is already published, the stop is put on a
+    route at once where it fits; otherwise the evening's planning places it."""
+    order = case.order
+    day, start, end = collection_day(session, order, now)
+    goods: list[dict[str, object]] = []
+    for item in case.items:
+        line = item.order_item
+        units = item.quantity * line.product.load_units
+        goods.append(
+            {"name": line.product.name, "quantity": item.quantity, "collect": True, "units": units}
+        )
+        if case.delivery:
+            goods.append(
+                {
+                    "name": line.product.name,
+                    "quantity": item.quantity,
+                    "collect": False,
+                    "units": units,
+                }
+            )
+    stop = stop_service.return_stop(
+        session,
+        order=order,
+        case_id=case.id,
+        kind=StopKind.EXCHANGE if case.delivery else StopKind.PICKUP,
+        goods=goods,
+        day=day,
+        window_start_at=start,
+        window_end_at=end,
+    )
+    published = planning_services.published_plan(session, depot_id=order.depot_id, day=day)
+    if published is not None:
+        editing.insert_stop(session, plan_id=published.id, stop=stop, now=now)
+    return stop
 
 
 def _carry_out(

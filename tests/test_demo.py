@@ -132,7 +132,11 @@ def test_the_demo_holds_today_under_way_beside_tomorrow(session):
     plan = session.scalar(select(Plan).where(Plan.delivery_day == today))
     assert plan.published_at is not None
     assert summary.delivery_day == today + timedelta(days=1)
-    assert {o.delivery_day for o in session.scalars(select(Order))} == {today, summary.delivery_day}
+    days = {o.delivery_day for o in session.scalars(select(Order))}
+    # Today, tomorrow, and the demo customer's kettle delivered two days ago (to try a return).
+    assert days == {today - timedelta(days=2), today, summary.delivery_day}
+    kettle = session.get(Order, summary.kettle_order_id)
+    assert (kettle.status, kettle.items[0].product.sku) == ("delivered", "KET-200")
     morning_shifts = {r.shift_id for r in plan.routes if r.shift.starts_at <= at_one}
     checked = {i.shift_id for i in session.scalars(select(Inspection)) if i.passed}
     assert morning_shifts

@@ -25,7 +25,10 @@ from app.background.models import Firing
 from app.background.queue import Queue
 from app.db import session_scope
 from app.fleet.models import Depot
+from app.notifications import services as notification_services
 from app.planning import jobs as planning_jobs
+from app.planning.models import Plan
+from returns import review as return_review
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ TICK_S = 30
 KEEP_FIRINGS = timedelta(days=30)
 # A firing not handed to the queue this long after it was inserted lost its scheduler.
 HANDOVER_S = 60
+# How often today's plans are looked at for stops about to miss their window.
+LATE_WATCH_MIN = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +114,7 @@ def due_now(session: Session, *, now: datetime, schedule: Schedule) -> list[Due]
                     )
                 )
         if schedule.same_day_every_min > 0:
-            every = timedelta(minutes=schedule.same_day_every_min)
-            epoch = datetime(2000, 1, 1, tzinfo=UTC)
-            due_at = epoch + (now - epoch) // every * every
+            due_at = _grid(now, schedule.same_day_every_min)
             found.append(
                 Due(
                     job=f"same-day:{code}",
@@ -123,10 +126,48 @@ def due_now(session: Session, *, now: datetime, schedule: Schedule) -> list[Due]
                     },
                 )
             )
+        # Customers told before they notice (principle 4): today's stops leaving their window,
+        # looked for while the depot works to a published plan today.
+        today = now.astimezone(tz).date()
+        if session.scalar(
+            select(Plan.id)
+            .where(
+                Plan.depot_id == depot_id,
+                Plan.delivery_day == today,
+                Plan.published_at.is_not(None),
+            )
+            .limit(1)
+        ):
+            found.append(
+                Due(
+                    job=f"late-watch:{code}",
+                    due_at=_grid(now, LATE_WATCH_MIN),
+                    task="planning.watch_late",
+                    arguments={"depot_id": depot_id},
+                )
+            )
     expiry_at = last_daily(now, _hhmm(schedule.expiry_at), ZoneInfo(schedule.timezone))
     if now - expiry_at <= schedule.expiry_grace:
         found.append(Due("loyalty-expire-points", expiry_at, "loyalty.expire_points", {}))
+    # Every minute, but only while a message waits: a quiet outbox fires nothing.
+    if notification_services.anything_due(session, now=now):
+        found.append(Due("notifications-deliver", _grid(now, 1), "notifications.deliver", {}))
+    # Every 5 minutes, while a return's promised answer is near or broken and not yet acted on.
+    try:
+        soon = return_review.PromiseRules.from_env().soon
+    except ValueError as exc:  # a bad setting stops this job, never the waves
+        log.error("returns are not watched: %s", exc)
+    else:
+        if return_review.anything_to_watch(session, now=now, soon=soon):
+            found.append(Due("returns-escalate", _grid(now, 5), "returns.escalate", {}))
     return found
+
+
+def _grid(now: datetime, minutes: int) -> datetime:
+    """The latest moment at or before ``now`` on a grid of ``minutes`` (from 2000-01-01)."""
+    every = timedelta(minutes=minutes)
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    return epoch + (now - epoch) // every * every
 
 
 def claim(session: Session, due: Due, *, now: datetime, by: str) -> Firing | None:

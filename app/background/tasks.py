@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import metrics
 from app.background.models import Firing
 from app.db import session_scope, utcnow
+from app.notifications import jobs as notification_jobs
 from app.planning import jobs as planning_jobs
 from loyalty import jobs as loyalty_jobs
+from returns import jobs as returns_jobs
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +53,20 @@ def _vehicle_lost(
     )
 
 
+def _watch_late(factory: Factory, *, depot_id: int) -> None:
+    planning_jobs.watch_late(factory, depot_ids=[depot_id])
+
+
 def _expire_points(factory: Factory) -> None:
     loyalty_jobs.expire_points(factory)
+
+
+def _deliver_notifications(factory: Factory) -> None:
+    notification_jobs.deliver(factory)
+
+
+def _escalate_returns(factory: Factory) -> None:
+    returns_jobs.escalate(factory)
 
 
 TASKS: dict[str, Callable[..., None]] = {
@@ -60,7 +74,10 @@ TASKS: dict[str, Callable[..., None]] = {
     "planning.wave": _wave,
     "planning.same_day": _same_day,
     "planning.vehicle_lost": _vehicle_lost,
+    "planning.watch_late": _watch_late,
     "loyalty.expire_points": _expire_points,
+    "returns.escalate": _escalate_returns,
+    "notifications.deliver": _deliver_notifications,
 }
 
 

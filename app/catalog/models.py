@@ -33,6 +33,7 @@ class Lot(Base):
     __table_args__ = (
         UniqueConstraint("product_id", "code"),
         CheckConstraint("NOT blocked OR blocked_reason IS NOT NULL", name="block_has_reason"),
+        CheckConstraint("stock_units IS NULL OR stock_units >= 0", name="stock_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,5 +43,10 @@ class Lot(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     blocked_reason: Mapped[str | None] = mapped_column(String(255))
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    blocked_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Units on hand not yet promised to an order; NULL: this lot's stock is not counted, and
+    # like order taking, re-allocation then assumes it has enough (returns.lots).
+    stock_units: Mapped[int | None]
 
     product: Mapped[Product] = relationship(back_populates="lots")

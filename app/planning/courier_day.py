@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.fleet import inspection
 from app.fleet.models import Courier
-from app.planning.models import PlanRoute
+from app.planning.models import PlanRoute, Stop
 from app.planning.progress import courier_routes, projection
 
 # The maps app couriers in Moscow use; "{lat}" and "{lon}" are filled in.
@@ -69,6 +69,14 @@ class DayRoute:
     stops: tuple[DayStop, ...]
 
 
+def _hand_over(stop: Stop) -> tuple[Item, ...]:
+    """What the courier hands over: the order's goods, or a return's new goods."""
+    if stop.return_case_id is not None:
+        return tuple(Item(g["name"], g["quantity"]) for g in stop.goods or () if not g["collect"])
+    order = stop.order
+    return tuple(Item(i.product.name, i.quantity) for i in order.items) if order else ()
+
+
 def _stops(
     session: Session, route: PlanRoute, today: bool, now: datetime, navigator: str
 ) -> tuple[DayStop, ...]:
@@ -94,10 +102,10 @@ def _stops(
                 planned_at=visit.start_at,
                 eta=p.projected_start if p else None,
                 at_risk=bool(p and p.at_risk),
-                hand_over=tuple(Item(i.product.name, i.quantity) for i in order.items)
-                if order
-                else (),
-                collect=(),
+                hand_over=_hand_over(stop),
+                collect=tuple(
+                    Item(g["name"], g["quantity"]) for g in stop.goods or () if g["collect"]
+                ),
                 customer=order.customer.name if order and today else None,
                 phone=order.customer.phone if order and today else None,
                 arrived_at=stop.arrived_at,

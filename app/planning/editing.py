@@ -1,4 +1,5 @@
-"""Changing a stored plan without a solve: a late order inserted, a stop moved by hand.
+"""Changing a stored plan without a solve: a late order inserted, a stop moved by hand, a
+held order's stop withdrawn.
 
 Every change is re-timed by the independent checker before it is written. Insertion only
 ever takes a position the checker accepts, so no stop already planned leaves its window; a
@@ -7,9 +8,11 @@ dispatcher's move may break a rule, but then only with a reason, which is record
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app import messages
@@ -138,6 +141,113 @@ def insert_stop(
         reason_code=code,
         reason=message,
         stop_id=stop.id,
+    )
+
+
+def withdraw_stop(
+    session: Session,
+    *,
+    stop_id: int,
+    now: datetime,
+    reason: Message,
+    user_id: int | None = None,
+    matrix: MatrixProvider | None = None,
+) -> list[int]:
+    """Take one stop off every ready version of its day (see :func:`withdraw_stops`)."""
+    return withdraw_stops(
+        session, stop_ids=[stop_id], now=now, reason=reason, user_id=user_id, matrix=matrix
+    )
+
+
+def stops_on_board(session: Session, stop_ids: Iterable[int]) -> set[int]:
+    """Of these stops, those whose goods have left: reported by a courier, or on a route
+    under way in a ready version of their day. Those cannot be withdrawn."""
+    stops = stop_service.stops_by_id(session, stop_ids)
+    gone = {i for i, stop in stops.items() if stop.reported}
+    for plan in _ready_versions(session, stops.values()):
+        for route in plan.routes:
+            if route.under_way:
+                gone |= {v.stop_id for v in route.visits if v.stop_id in stops}
+    return gone
+
+
+def withdraw_stops(
+    session: Session,
+    *,
+    stop_ids: Iterable[int],
+    now: datetime,
+    reason: Message,
+    user_id: int | None = None,
+    matrix: MatrixProvider | None = None,
+) -> list[int]:
+    """Take stops off every ready version of their days, published or not, so that no
+    version a dispatcher publishes later brings them back (their orders are held: a blocked
+    lot, say).
+
+    Each route that carried one is re-timed once by the checker without them; not-planned
+    entries are dropped; each version records a change per stop saying ``reason``. The
+    orders' status is the caller's. Refused, with nothing changed, when a courier has
+    reported one of them or left with it on board (:func:`stops_on_board`): those goods
+    are on the van. Returns the ids of the versions changed.
+    """
+    wanted = list(stop_ids)
+    stops = stop_service.stops_by_id(session, wanted)
+    missing = sorted(set(wanted) - set(stops))
+    if missing:
+        raise NotFound(say("There is no stop %(id)s.", id=missing[0]))
+    gone = stops_on_board(session, stops)
+    if gone:
+        raise Conflict(
+            say(
+                "%(number)s is already on its way with its courier, so it cannot be taken off "
+                "the route; call the courier back.",
+                number=stops[min(gone)].label,
+            )
+        )
+    changed = []
+    for plan in _ready_versions(session, stops.values()):
+        routes = [r for r in plan.routes if any(v.stop_id in stops for v in r.visits)]
+        listed_here = {u.stop_id for u in plan.unassigned if u.stop_id in stops}
+        if not routes and not listed_here:
+            continue
+        for stop_id in listed_here:
+            _drop_unassigned(plan, stop_id)
+        taken = [v.stop for r in routes for v in r.visits if v.stop_id in stops]
+        if routes:
+            day = plan_problem(session, plan, matrix=matrix)
+            specs = route_specs(day, plan)
+            out = {day.stop_index[i] for i in stops}
+            for route in routes:
+                vehicle = day.vehicle_index[route.shift_id]
+                kept = [i for i in specs[vehicle].stops if i not in out]
+                _rewrite(session, plan, day, vehicle, kept)
+        else:
+            plan.revision += 1
+            refresh_totals(plan)
+        for stop in [*taken, *(stops[i] for i in sorted(listed_here))]:
+            summary = say(
+                "%(number)s taken off the plan: %(reason)s", number=stop.label, reason=reason
+            )
+            _record(session, plan, ChangeKind.WITHDRAW, stop, summary, [], None, user_id, now)
+        changed.append(plan.id)
+    session.flush()
+    return changed
+
+
+def _ready_versions(session: Session, stops: Iterable[Stop]) -> list[Plan]:
+    """Every ready version, published or not, of the depots and days of these stops."""
+    days = {(s.depot_id, s.delivery_day) for s in stops}
+    if not days:
+        return []
+    return list(
+        session.scalars(
+            select(Plan)
+            .where(
+                Plan.status == PlanStatus.READY,
+                or_(*(and_(Plan.depot_id == d, Plan.delivery_day == day) for d, day in days)),
+            )
+            .order_by(Plan.delivery_day, Plan.depot_id, Plan.version)
+        )
     )
 
 

@@ -66,6 +66,7 @@ class EventKind(StrEnum):
 class ChangeKind(StrEnum):
     INSERT = "insert"  # a late order placed into the plan by cheapest feasible insertion
     MOVE = "move"  # a dispatcher moved a stop by hand
+    WITHDRAW = "withdraw"  # taken off the plan: its order is held (a blocked lot)
 
 
 PLAN_STATUSES = tuple(s.value for s in PlanStatus)

@@ -12,7 +12,7 @@ from app.messages import say, say_n
 from app.orders.models import Order, OrderStatus
 from app.planning import stops as stop_service
 from app.planning.days import ensure_day_not_over
-from app.planning.editing import Placement, insert_stop
+from app.planning.editing import Placement, insert_stop, withdraw_stops
 from app.planning.enums import PlanStatus
 from app.planning.models import Plan
 from app.planning.problem import PLANNABLE, plan_stops
@@ -68,6 +68,29 @@ def publish(
                     version=plan.version,
                 )
             )
+    # An order held while this version was being solved (its lot blocked) is not shipped.
+    # A return called off (declined) meanwhile is not collected either.
+    held = [
+        s.id
+        for s in plan_stops(plan)
+        if not s.reported
+        and (
+            s.called_off_at is not None
+            or (
+                s.return_case_id is None
+                and s.order is not None
+                and s.order.status in (OrderStatus.HELD, OrderStatus.CANCELLED)
+            )
+        )
+    ]
+    if held:
+        withdraw_stops(
+            session,
+            stop_ids=held,
+            now=now,
+            reason=say("its order is held or cancelled, or its return was declined"),
+            matrix=matrix,
+        )
     known = {s.order_id for s in plan_stops(plan)}
     missing = session.scalars(
         select(Order)
@@ -88,6 +111,15 @@ def publish(
             matrix=matrix,
         )
         for order in missing
+    ]
+    # Returns approved since the run was made are collected on this day too.
+    listed = {s.id for s in plan_stops(plan)}
+    placements += [
+        insert_stop(session, plan_id=plan.id, stop=stop, now=now, matrix=matrix)
+        for stop in stop_service.open_return_stops(
+            session, depot_id=plan.depot_id, day=plan.delivery_day
+        )
+        if stop.id not in listed
     ]
     plan.published_at = now
     routed = [v.stop for r in plan.routes for v in r.visits]

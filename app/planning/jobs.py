@@ -22,7 +22,7 @@ from app.errors import DomainError
 from app.fleet.models import Depot
 from app.messages import say
 from app.orders.models import Order, OrderStatus
-from app.planning import editing, flows, services
+from app.planning import editing, flows, lateness, services
 from app.planning.enums import PlanStatus
 from app.planning.models import Plan
 from routing.solver import Progress, SolveParameters, solve
@@ -364,8 +364,35 @@ def replan_without_vehicle(
     except DomainError as exc:  # a dispatcher's run is solving, or nobody is left to plan
         log.warning("depot %s, %s not re-planned after losing a vehicle: %s", depot_id, day, exc)
         return None
-    _publish_if_ready(factory, plan_id, now)
+    if _publish_if_ready(factory, plan_id, now):
+        with session_scope(factory) as session:
+            lateness.warn_late(
+                session, session.get_one(Plan, plan_id), now=now, cause=lateness.VEHICLE_FAILED
+            )
     return plan_id
+
+
+def watch_late(
+    factory: sessionmaker[Session],
+    *,
+    now: datetime | None = None,
+    depot_ids: Sequence[int] | None = None,
+) -> list[int]:
+    """Every few minutes: tell each customer whose stop today is now projected to miss its
+    window (a courier who has not set out counts too). Returns the stops told."""
+    now = now or utcnow()
+    told: list[int] = []
+    with session_scope(factory) as session:
+        query = select(Depot).order_by(Depot.id)
+        if depot_ids is not None:
+            query = query.where(Depot.id.in_(depot_ids))
+        days = [(d.id, now.astimezone(ZoneInfo(d.timezone)).date()) for d in session.scalars(query)]
+    for depot_id, today in days:
+        with session_scope(factory) as session:
+            plan = services.published_plan(session, depot_id=depot_id, day=today)
+            if plan is not None:
+                told += lateness.warn_late(session, plan, now=now)
+    return told
 
 
 def same_day_wave(

@@ -46,7 +46,18 @@ class Stop(Base):
 
     __tablename__ = "stops"
     __table_args__ = (
-        UniqueConstraint("order_id", "delivery_day", "kind"),
+        # One delivery of an order a day; a return's stops are counted by their case.
+        Index(
+            "uq_stops_order_day_kind",
+            "order_id",
+            "delivery_day",
+            "kind",
+            unique=True,
+            sqlite_where=text("return_case_id IS NULL"),
+            postgresql_where=text("return_case_id IS NULL"),
+        ),
+        UniqueConstraint("return_case_id", "delivery_day"),
+        CheckConstraint("return_case_id IS NULL OR order_id IS NOT NULL", name="return_has_order"),
         CheckConstraint(f"kind IN {STOP_KINDS!r}", name="kind_known"),
         CheckConstraint(f"outcome IS NULL OR outcome IN {STOP_OUTCOMES!r}", name="outcome_known"),
         CheckConstraint("(outcome IS NULL) = (completed_at IS NULL)", name="completed_has_outcome"),
@@ -64,8 +75,15 @@ class Stop(Base):
     depot_id: Mapped[int] = mapped_column(ForeignKey("depots.id"), index=True)
     delivery_day: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(10))
-    # The source of the work; a return case joins it later.
+    # The source of the work: an order, or a return case of an order (collect it, and for an
+    # exchange bring the new one too). The order says who and where in both cases.
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    return_case_id: Mapped[int | None] = mapped_column(ForeignKey("return_cases.id"), index=True)
+    # What a return stop hands over and takes back, as the case put it: planning shows it
+    # without reading the returns package. [{"name", "quantity", "collect": bool}]
+    goods: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The work is no longer wanted (its return was declined): it is planned no more.
+    called_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     window_start_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -98,8 +116,12 @@ class Stop(Base):
 
     @property
     def label(self) -> str:
-        """What people call the stop: its order's number."""
-        return self.order.number if self.order is not None else f"#{self.id}"
+        """What people call the stop: its order's number (a return's carries its case)."""
+        if self.order is None:
+            return f"#{self.id}"
+        if self.return_case_id is not None:
+            return f"{self.order.number}/R{self.return_case_id}"
+        return self.order.number
 
 
 class Plan(Base):

@@ -220,7 +220,10 @@ def assemble(
             start = 1 + list(going).index(s.id)
             early = max(early, offset_s(u.ready_at, epoch))
             # Only what is on board can still be delivered until it comes back to the depot.
-            capacity = sum(by_id[v.stop.id].delivery_units for v in u.remaining)
+            # (and room for what its return stops collect).
+            capacity = sum(
+                by_id[v.stop.id].delivery_units + by_id[v.stop.id].pickup_units for v in u.remaining
+            )
             skills = skills | {f"on-board-{s.id}"}
         else:
             skills = skills | loads
@@ -298,7 +301,9 @@ def build_problem(
     orders = day_orders(
         session, depot_id=depot_id, day=day, also=[s.order_id for s in on_board if s.order_id]
     )
-    stops = [s for s in stop_service.delivery_stops(session, orders) if s.id not in fixed]
+    stops = stop_service.delivery_stops(session, orders)
+    stops += stop_service.open_return_stops(session, depot_id=depot_id, day=day)
+    stops = [s for s in stops if s.id not in fixed]
     shifts = _with_shifts(session, shifts, [u.shift_id for u in under_way])
     return assemble(depot, epoch, stops, shifts, matrix=matrix, now=now, under_way=under_way)
 

@@ -86,9 +86,14 @@ def report_stop(
         stop_service.loaded(session, [v.stop for v in route.visits], now=at)
     if report is Report.ARRIVED:
         stop_service.arrive(stop, at=at, courier_id=courier_id)
-    elif report is Report.DELIVERED:
+    elif report is Report.DELIVERED:  # "done": a return stop is collected or exchanged
         stop_service.complete(
-            session, stop, StopOutcome.DELIVERED, at=at, courier_id=courier_id, recipient=recipient
+            session,
+            stop,
+            stop_service.done_outcome(stop),
+            at=at,
+            courier_id=courier_id,
+            recipient=recipient,
         )
     else:
         stop_service.complete(
@@ -122,6 +127,10 @@ def outcome_word(outcome: str | None) -> Message:
     """A reported stop's result as a word in sentences (the same words as the pages')."""
     if outcome == StopOutcome.DELIVERED:
         return say("delivered")
+    if outcome == StopOutcome.COLLECTED:
+        return say("collected")
+    if outcome == StopOutcome.EXCHANGED:
+        return say("exchanged")
     return say("failed")
 
 

@@ -82,10 +82,24 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import admin, courier, dispatcher, fleet, portal, public, support
+    from app.web import (
+        admin,
+        courier,
+        dispatcher,
+        fleet,
+        lots,
+        notifications,
+        portal,
+        public,
+        returns_desk,
+        support,
+        tracking,
+    )
     from app.web.api import init_app as init_api
 
-    for module in (public, admin, dispatcher, fleet, courier, support, portal):
+    for module in (public, admin, dispatcher, fleet, courier, support, notifications, portal):
+        app.register_blueprint(module.bp)
+    for module in (tracking, lots, returns_desk):
         app.register_blueprint(module.bp)
     init_api(app)
 

@@ -8,10 +8,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_timezone_name
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import format_date, format_decimal, get_locale
 
 from app.fleet.inspection import ITEM_NAMES
+from app.links import tracking_token
 from app.web import words
 from app.web.i18n import localize
 
@@ -83,8 +84,15 @@ def init_app(app: Flask) -> None:
         ("entry_kind_word", words.ENTRY_KIND_NAMES),
         ("coordinate_source_word", words.COORDINATE_SOURCE_NAMES),
         ("vehicle_type_word", words.VEHICLE_TYPE_NAMES),
+        ("stop_kind", words.STOP_KIND_NAMES),
+        ("return_status", words.RETURN_STATUS_NAMES),
     ):
         app.add_template_filter(lambda code, table=table: words.word(table, code), name)
+    # An order's signed tracking link (the customer's order page, no sign-in needed).
+    app.add_template_filter(
+        lambda order_id: tracking_token(current_app.config["SECRET_KEY"], order_id),
+        "tracking_token",
+    )
     # A checklist item by name in the page's language (the names are domain messages).
     app.add_template_filter(
         lambda code: localize(ITEM_NAMES[code]) if code in ITEM_NAMES else str(code),

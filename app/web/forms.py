@@ -307,3 +307,26 @@ class InspectionForm(RoundtripForm):
     )
     photo = FileField(_l("Photo of a problem (optional)"))
     event_id = HiddenField(validators=[Length(max=64), CleanText()])
+
+
+class OverrideReturnForm(RoundtripForm):
+    """Support approves or declines a return against the policy's decision, saying why."""
+
+    outcome = SelectField(
+        _l("New decision"),
+        choices=[SelectChoice("approved", _l("Approve")), SelectChoice("declined", _l("Decline"))],
+        invalid_choice_message=NOT_A_CHOICE,
+    )
+    reason = TextAreaField(
+        _l("Why (the customer reads it)"),
+        validators=[DataRequired(), Length(min=3, max=500), CleanText()],
+    )
+
+
+class AnswerReturnForm(RoundtripForm):
+    """Support writes to the customer about a return (this keeps the promised answer)."""
+
+    text = TextAreaField(
+        _l("Answer (the customer reads it)"),
+        validators=[DataRequired(), Length(max=2000), CleanText()],
+    )

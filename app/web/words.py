@@ -31,7 +31,16 @@ ORDER_STATUS_NAMES = {
 VISIT_OUTCOME_NAMES = {
     "arrived": _l("arrived"),
     "delivered": _l("delivered"),
+    "collected": _l("collected"),
+    "exchanged": _l("exchanged"),
     "failed": _l("failed"),
+}
+
+# What kind of work a stop is, for the people who do it.
+STOP_KIND_NAMES = {
+    "delivery": _l("delivery"),
+    "pickup": _l("return pickup"),
+    "exchange": _l("exchange"),
 }
 
 # Why a courier could not complete a stop, as the courier picks it (app.planning.enums).
@@ -41,6 +50,31 @@ FAILURE_REASON_NAMES = {
     "refused": _l("Refused by the customer"),
     "damaged": _l("Goods damaged"),
     "other": _l("Something else"),
+}
+
+# Why a customer sends something back, as they pick it (returns.policy.ReturnReason).
+RETURN_REASON_NAMES = {
+    "defective": _l("It does not work (defective)"),
+    "damaged": _l("It arrived damaged"),
+    "wrong_item": _l("It is not what I ordered"),
+    "not_as_described": _l("It is not as described"),
+    "changed_mind": _l("I changed my mind"),
+}
+
+# What the customer would like instead (returns.policy.Resolution).
+RESOLUTION_NAMES = {
+    "exchange": _l("A new one, swapped at the door"),
+    "replacement": _l("A replacement brought to me"),
+    "refund": _l("My money back"),
+}
+
+# Where a return stands, for the customer.
+RETURN_STATUS_NAMES = {
+    "approved": _l("approved"),
+    "under_review": _l("being looked at"),
+    "declined": _l("declined"),
+    "received": _l("received"),
+    "closed": _l("closed"),
 }
 
 ENTRY_KIND_NAMES = {

@@ -6,43 +6,22 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from app.orders import services as order_services
-from app.orders.models import Order, OrderItem
 from loyalty import services as loyalty_services
 from loyalty.models import LedgerEntry
 from returns.models import ReturnCase
 from tests.conftest import sign_in
-
-WINDOW = datetime(2030, 3, 1, 12, tzinfo=UTC)
-LATER = WINDOW + timedelta(days=2)
+from tests.returns.helpers import LATER, delivered_order
 
 
 @pytest.fixture
 def delivered(session, world, make_user, client, clock):  # type: ignore[no-untyped-def]
     """A delivered order of a kettle and two coffees; its customer signed in on ``client``."""
     clock(LATER)
-    order = Order(
-        number="RT-RET-1",
-        customer=world.customer,
-        address=world.address,
-        depot=world.depot,
-        delivery_day=WINDOW.date(),
-        window_start_at=WINDOW - timedelta(hours=2),
-        window_end_at=WINDOW,
-        total_minor=3_499_00 + 2 * 650_50,
-    )
-    order.items = [
-        OrderItem(product=world.kettle, quantity=1, unit_price_minor=3_499_00),
-        OrderItem(product=world.coffee, quantity=2, unit_price_minor=650_50),
-    ]
-    session.add(order)
-    session.flush()
-    order_services.mark_delivered(session, order_id=order.id, now=WINDOW)
+    order = delivered_order(session, world, "RT-RET-1")
     person = make_user("customer")
     world.customer.user_id = person.id
     session.commit()

@@ -131,11 +131,19 @@
       eta.dataset.testid = "eta";
       card.appendChild(eta);
     }
+    if (stop.kind !== "delivery") {
+      const kind = el("div", "badge text-bg-warning fs-6 align-self-start", say("kind_" + stop.kind));
+      kind.dataset.testid = "stop-kind";
+      card.appendChild(kind);
+    }
     if (stop.customer) { card.appendChild(el("div", "fs-5", stop.customer)); }
     card.appendChild(el("div", "fw-semibold", stop.address));
     if (stop.instructions) { card.appendChild(el("div", "small", stop.instructions)); }
     if (stop.hand_over.length) {
       card.appendChild(el("div", "small", say("hand_over", {items: stop.hand_over.map(i => i.quantity + " × " + i.name).join(", ")})));
+    }
+    if (stop.collect.length) {
+      card.appendChild(el("div", "small fw-semibold", say("collect", {items: stop.collect.map(i => i.quantity + " × " + i.name).join(", ")})));
     }
     card.appendChild(el("div", "small text-muted", stop.number));
 
@@ -147,7 +155,7 @@
 
     if (s.done) {
       const result = el("div", "courier-result " + (s.outcome === "failed" ? "text-danger" : "text-success"),
-        say(s.outcome === "failed" ? "not_delivered_at" : "delivered_at", {time: hhmm(s.done)}));
+        say(s.outcome === "failed" ? "not_delivered_at" : doneWord(stop) + "_at", {time: hhmm(s.done)}));
       result.dataset.testid = "stop-result";
       card.appendChild(result);
     } else if (route.today && route.inspected) {
@@ -161,13 +169,18 @@
     return card;
   }
 
+  // What "done" is called at this stop: a return is collected or exchanged, not delivered.
+  function doneWord(stop) {
+    return {pickup: "collected", exchange: "exchanged"}[stop.kind] || "delivered";
+  }
+
   function actions(stop, s) {
     const box = el("div", "courier-actions");
     const panel = el("div", "courier-panel");
     if (!s.arrived) {
       box.appendChild(button("btn-outline-secondary", say("arrived"), "arrived", () => act(stop, {kind: "arrived"})));
     }
-    box.appendChild(button("btn-success", say("delivered"), "delivered", () => deliveredPanel(stop, panel)));
+    box.appendChild(button("btn-success", say(doneWord(stop)), "delivered", () => deliveredPanel(stop, panel)));
     box.appendChild(button("btn-outline-danger", say("failed"), "failed", () => failedPanel(stop, panel)));
     const wrap = el("div");
     wrap.appendChild(box);
@@ -191,7 +204,7 @@
     photo.dataset.testid = "photo";
     photoLabel.htmlFor = photo.id;
     panel.append(name, photoLabel, photo,
-      button("btn-success w-100", say("confirm_delivered"), "confirm", () => {
+      button("btn-success w-100", say("confirm_" + doneWord(stop)), "confirm", () => {
         const file = photo.files && photo.files[0];
         if (file && file.size > data.max_photo_bytes) { panel.appendChild(el("div", "text-danger", say("photo_too_big"))); return; }
         act(stop, {kind: "delivered", recipient: name.value.trim() || null, photoBlob: file || null});

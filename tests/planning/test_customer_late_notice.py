@@ -1,0 +1,117 @@
+"""Tell them before they notice (principle 4), on both databases: a stop projected past its
+window writes one message to its customer, with the cause, the new window and the apology
+bonus; looking again writes nothing more; stops still on time are not told."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from app.notifications.models import Notification
+from app.planning import jobs, lateness
+from app.planning.progress import Report, report_stop
+from app.planning.tracking import stop_view
+from loyalty.models import LedgerEntry
+from tests.planning.helpers import late_order, published
+
+FINISHED = datetime(2030, 1, 15, 10, 50, tzinfo=UTC)  # 13:50 in Moscow
+
+
+def late_day(session, day):  # type: ignore[no-untyped-def]
+    """The small day with a noon stop; the morning stop took until 13:50."""
+    late_order(session, day, "RT-NOON", 55.73, 37.57, hour_utc=9)  # 12:00-14:00 local
+    plan = published(session, day)
+    morning, noon, evening = (v.stop for v in plan.routes[0].visits)
+    report_stop(session, stop_id=morning.id, report=Report.DELIVERED, at=FINISHED)
+    return plan, noon, evening
+
+
+def test_a_stop_leaving_its_window_tells_its_customer_once_with_cause_window_and_bonus(
+    session, day, clock
+):
+    """One message and one bonus for the noon stop; the evening stop is on time."""
+    clock(FINISHED)
+    plan, noon, _ = late_day(session, day)
+
+    told = lateness.warn_late(
+        session, plan, now=FINISHED, rules=lateness.LatenessRules(bonus_points=50)
+    )
+    again = lateness.warn_late(
+        session, plan, now=FINISHED, rules=lateness.LatenessRules(bonus_points=50)
+    )
+
+    assert told == [noon.id]
+    assert again == []
+    (notice,) = session.scalars(select(Notification)).all()
+    assert (notice.order_id, notice.kind) == (noon.order_id, "late")
+    view = stop_view(session, noon, now=FINISHED)
+    assert view.late
+    moscow = ZoneInfo("Europe/Moscow")
+    window = (
+        f"{view.expected_start.astimezone(moscow):%H:%M}–"  # type: ignore[union-attr]
+        f"{view.expected_end.astimezone(moscow):%H:%M}"  # type: ignore[union-attr]
+    )
+    assert str(notice.message) == (
+        "We are running late with order RT-NOON: your courier is running behind on the stops "
+        f"before yours. We now expect to be with you {window} instead of 12:00–14:00. We are "
+        "sorry; 50 bonus points are on your account as our apology."
+    )
+    (bonus,) = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "bonus")).all()
+    assert (bonus.customer_id, bonus.points) == (noon.order.customer_id, 50)
+
+
+def test_the_watch_job_finds_todays_late_stops_and_a_second_run_adds_nothing(
+    session_factory, session, day, clock
+):
+    """The scheduled look over today's published plans: once per stop, in its own
+    transactions."""
+    clock(FINISHED)
+    _, noon, _ = late_day(session, day)
+    session.commit()
+
+    first = jobs.watch_late(session_factory, now=FINISHED)
+    second = jobs.watch_late(session_factory, now=FINISHED)
+
+    assert first == [noon.id]
+    assert second == []
+    session.expire_all()
+    assert len(session.scalars(select(Notification)).all()) == 1
+
+
+def test_no_bonus_when_the_shop_gives_none(session, day, clock):
+    """ROUNDTRIP_LATE_BONUS_POINTS=0: the apology is in words only."""
+    clock(FINISHED)
+    plan, _, _ = late_day(session, day)
+
+    lateness.warn_late(session, plan, now=FINISHED, rules=lateness.LatenessRules(bonus_points=0))
+
+    (notice,) = session.scalars(select(Notification)).all()
+    assert str(notice.message).endswith("We are sorry.")
+    assert session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "bonus")).all() == []
+
+
+def test_the_scheduler_looks_for_late_stops_only_on_a_day_with_a_published_plan(
+    session_factory, session, day, clock
+):
+    """Every 5 minutes while today has a published plan; its task runs the watch."""
+    from app.background import schedule, tasks
+
+    clock(FINISHED)
+    quiet = {d.job for d in schedule.due_now(session, now=FINISHED, schedule=schedule.Schedule())}
+    _, noon, _ = late_day(session, day)
+    session.commit()
+
+    due = {d.job: d for d in schedule.due_now(session, now=FINISHED, schedule=schedule.Schedule())}
+    tasks.run_task(
+        session_factory, "planning.watch_late", due[f"late-watch:{day.depot.code}"].arguments
+    )
+
+    assert f"late-watch:{day.depot.code}" not in quiet
+    watch = due[f"late-watch:{day.depot.code}"]
+    assert watch.task == "planning.watch_late"
+    assert watch.due_at == FINISHED  # 10:50 is on the 5-minute grid
+    session.expire_all()
+    (notice,) = session.scalars(select(Notification)).all()
+    assert notice.order_id == noon.order_id
