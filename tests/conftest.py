@@ -135,6 +135,9 @@ def app(engine: Engine, session_factory: sessionmaker[Session], tmp_path: Path) 
             # Sign-in throttling off: tests sign in many times from one address;
             # tests/web/test_throttling.py builds apps with it on.
             "RATELIMIT_ENABLED": False,
+            # A courier's report looks for late stops on a queue thread; tests that want it
+            # turn it on with an inline queue (tests/planning/test_customer_late_notice.py).
+            "LATE_WATCH_AFTER_REPORTS": False,
         }
     )
 

@@ -115,3 +115,33 @@ def test_the_scheduler_looks_for_late_stops_only_on_a_day_with_a_published_plan(
     session.expire_all()
     (notice,) = session.scalars(select(Notification)).all()
     assert notice.order_id == noon.order_id
+
+
+def test_a_couriers_late_report_tells_the_customer_at_once(
+    app, client, session_factory, session, day, make_user, clock
+):
+    """The phone's report of a long first stop: before the answer comes back, the next
+    customer has their message (the look runs on the queue, inline here)."""
+    from app.background.queue import InlineQueue
+    from app.background.tasks import runner
+    from app.web.background import QUEUE_KEY
+    from tests.conftest import sign_in
+    from tests.planning.test_courier_events import action, send
+
+    clock(FINISHED)
+    late_order(session, day, "RT-NOON", 55.73, 37.57, hour_utc=9)
+    plan = published(session, day)
+    person = make_user("courier")
+    plan.routes[0].courier.user_id = person.id
+    morning, noon, _ = (v.stop for v in plan.routes[0].visits)
+    session.commit()
+    app.config["LATE_WATCH_AFTER_REPORTS"] = True
+    app.extensions[QUEUE_KEY] = InlineQueue(runner(session_factory))
+    sign_in(client, person)
+
+    answer = send(client, action(morning.id, "delivered", FINISHED))
+
+    assert answer.status_code == 200
+    session.expire_all()
+    (notice,) = session.scalars(select(Notification)).all()
+    assert (notice.order_id, notice.kind) == (noon.order_id, "late")

@@ -23,6 +23,7 @@ from app.planning.courier_day import DEFAULT_NAVIGATOR, courier_day
 from app.planning.enums import EVENT_KINDS, FAILURE_REASONS, EventKind, FailureReason
 from app.web.api.common import Id, Length, List, Nested, OneOf, String, Text, UtcDateTime
 from app.web.auth import api_roles, current_api_user
+from app.web.background import queue
 from app.web.database import db
 from app.web.i18n import explain, localize_errors
 from app.web.uploads import uploads
@@ -234,6 +235,15 @@ def post_events(args: dict[str, Any]) -> dict[str, Any]:
                 {"id": raw["id"], "stop_id": raw["stop_id"], "status": "refused", "error": error}
             )
     db().commit()
+    applied = any(r.get("status") == "applied" and not r.get("replayed") for r in results)
+    if applied and current_app.config.get("LATE_WATCH_AFTER_REPORTS", True):
+        # The day has moved: customers whose stop now misses its window are told at once
+        # (off the courier's request; one waiting look per depot is enough).
+        queue().enqueue(
+            "planning.watch_late",
+            {"depot_id": courier.depot_id},
+            key=f"late-watch:{courier.depot_id}",
+        )
     return {"results": results}
 
 
