@@ -6,9 +6,11 @@ from app.catalog import models as catalog
 from app.customers import models as customers
 from app.db import Base
 from app.fleet import models as fleet
+from app.history import models as history
 from app.notifications import models as notifications
 from app.orders import models as orders
 from app.planning import models as planning
+from app.quality import models as quality
 from loyalty import models as loyalty
 from returns import models as returns
 
@@ -19,9 +21,11 @@ __all__ = [
     "catalog",
     "customers",
     "fleet",
+    "history",
     "loyalty",
     "notifications",
     "orders",
     "planning",
+    "quality",
     "returns",
 ]

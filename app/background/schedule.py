@@ -28,6 +28,7 @@ from app.fleet.models import Depot
 from app.notifications import services as notification_services
 from app.planning import jobs as planning_jobs
 from app.planning.models import Plan
+from app.quality import services as quality_services
 from returns import review as return_review
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,9 @@ def due_now(session: Session, *, now: datetime, schedule: Schedule) -> list[Due]
     # Every minute, but only while a message waits: a quiet outbox fires nothing.
     if notification_services.anything_due(session, now=now):
         found.append(Due("notifications-deliver", _grid(now, 1), "notifications.deliver", {}))
+    # Every 15 minutes, while a delivery of the last two days waits for its "how was it?".
+    if quality_services.rating_invites_due(session, now=now):
+        found.append(Due("rating-invites", _grid(now, 15), "quality.invite_ratings", {}))
     # Every 5 minutes, while a return's promised answer is near or broken and not yet acted on.
     try:
         soon = return_review.PromiseRules.from_env().soon

@@ -20,6 +20,7 @@ from app.background.models import Firing
 from app.db import session_scope, utcnow
 from app.notifications import jobs as notification_jobs
 from app.planning import jobs as planning_jobs
+from app.quality import jobs as quality_jobs
 from loyalty import jobs as loyalty_jobs
 from returns import jobs as returns_jobs
 
@@ -65,6 +66,10 @@ def _deliver_notifications(factory: Factory) -> None:
     notification_jobs.deliver(factory)
 
 
+def _invite_ratings(factory: Factory) -> None:
+    quality_jobs.invite_ratings(factory)
+
+
 def _escalate_returns(factory: Factory) -> None:
     returns_jobs.escalate(factory)
 
@@ -78,6 +83,7 @@ TASKS: dict[str, Callable[..., None]] = {
     "loyalty.expire_points": _expire_points,
     "returns.escalate": _escalate_returns,
     "notifications.deliver": _deliver_notifications,
+    "quality.invite_ratings": _invite_ratings,
 }
 
 

@@ -47,6 +47,9 @@ SUBJECTS: Mapping[str, Message] = {
     NoticeKind.RETURN_LATE: say("We are sorry: your return is taking longer than promised"),
     NoticeKind.ESCALATION: say("A return case needs an answer soon"),
     NoticeKind.HELD: say("Your order is on hold"),
+    NoticeKind.RATING_INVITE: say("How was your delivery?"),
+    NoticeKind.SUPPORT_OPENED: say("We have your message and will answer soon"),
+    NoticeKind.SUPPORT_REPLY: say("Our answer to your message"),
 }
 
 

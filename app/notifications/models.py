@@ -23,6 +23,9 @@ class NoticeKind(StrEnum):
     RETURN_LATE = "return_late"  # we broke the promised response time of a return: apology
     ESCALATION = "escalation"  # to support staff: a return case nears its promise
     HELD = "held"  # an order is held because its lot was blocked (X4)
+    RATING_INVITE = "rating_invite"  # after a delivery: rate it on the order's page (Q1)
+    SUPPORT_OPENED = "support_opened"  # a low score opened a support case: when we answer
+    SUPPORT_REPLY = "support_reply"  # support's answer to a support case (Q1)
 
 
 class NoticeStatus(StrEnum):

@@ -93,13 +93,14 @@ def register_blueprints(app: Flask) -> None:
         public,
         returns_desk,
         support,
+        support_cases,
         tracking,
     )
     from app.web.api import init_app as init_api
 
     for module in (public, admin, dispatcher, fleet, courier, support, notifications, portal):
         app.register_blueprint(module.bp)
-    for module in (tracking, lots, returns_desk):
+    for module in (tracking, lots, returns_desk, support_cases):
         app.register_blueprint(module.bp)
     init_api(app)
 

@@ -330,3 +330,12 @@ class AnswerReturnForm(RoundtripForm):
         _l("Answer (the customer reads it)"),
         validators=[DataRequired(), Length(max=2000), CleanText()],
     )
+
+
+class StaffNoteForm(RoundtripForm):
+    """Support writes a note on a customer's history (staff-only: the customer never sees it)."""
+
+    text = TextAreaField(
+        _l("Note (only staff see it)"),
+        validators=[DataRequired(), Length(max=2000), CleanText()],
+    )

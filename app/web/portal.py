@@ -11,10 +11,13 @@ from sqlalchemy import select
 
 from app.customers import services as customer_services
 from app.db import utcnow
+from app.history import services as history_services
+from app.history.events import Audience
 from app.orders import services as order_services
 from app.orders.models import Order
 from app.web.auth import area_required
 from app.web.database import db
+from app.web.support import history_words, kinds_arg, page_arg
 from loyalty import services as loyalty_services
 from loyalty.models import LoyaltyAccount
 from loyalty.policy import LoyaltyRules
@@ -73,4 +76,35 @@ def points() -> str:
         expiring=[(g, unused) for g, unused in grants or [] if g.expires_at <= soon],
         available=sum(unused for _, unused in grants or []),
         pending=pending,
+    )
+
+
+PER_PAGE = 20  # a phone screen or two
+
+
+@bp.get("/history")
+@area_required("portal")
+def history() -> str:
+    """My history: everything that happened with my orders, returns, points and requests,
+    newest first (the customer's version: no staff notes, no internal details)."""
+    customer = customer_services.customer_for_user(db(), current_user.id)
+    kinds = kinds_arg(Audience.CUSTOMER)
+    page = page_arg()
+    found = None
+    if customer is not None:
+        found = history_services.timeline(
+            db(),
+            customer.id,
+            audience=Audience.CUSTOMER,
+            kinds=kinds,
+            page=page,
+            per_page=PER_PAGE,
+        )
+    return render_template(
+        "portal/history.html",
+        customer=customer,
+        history=found,
+        all_kinds=history_services.kinds_for(Audience.CUSTOMER),
+        chosen=sorted(kinds or ()),
+        **history_words(),
     )

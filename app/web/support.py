@@ -1,4 +1,5 @@
-"""Support agents: find a customer and see their orders in one place."""
+"""Support agents: find a customer (by order number, phone, e-mail or name) and see their
+whole history in one place, with notes for the next person who helps them."""
 
 from __future__ import annotations
 
@@ -17,25 +18,69 @@ from flask import (
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.accounts.models import User
+from app.customers import services as customer_services
 from app.customers.models import Customer
 from app.db import utcnow
 from app.errors import ValidationFailed
+from app.history import services as history_services
+from app.history.events import Audience
 from app.orders.models import Order
 from app.web import bounds
 from app.web.auth import area_required
 from app.web.database import db
 from app.web.filters import signed_number
-from app.web.forms import AdjustPointsForm
+from app.web.forms import AdjustPointsForm, StaffNoteForm
 from app.web.i18n import localize
+from app.web.words import HISTORY_KIND_NAMES, word
 from loyalty import services as loyalty_services
 from loyalty.models import LedgerEntry, LoyaltyAccount
 from loyalty.policy import LoyaltyRules
 
 bp = Blueprint("support", __name__, url_prefix="/support")
+
+
+PER_PAGE = 25
+
+
+def page_arg(name: str = "page") -> int:
+    """The page number a list was asked for (1 when not given); anything else than a whole
+    number from 1 to bounds.PAGE_MAX is refused (422) with the field named."""
+    raw = request.args.get(name, "").strip() or "1"
+    if raw.isascii() and raw.isdigit() and len(raw) <= 9 and 1 <= int(raw) <= bounds.PAGE_MAX:
+        return int(raw)
+    raise ValidationFailed(
+        {
+            name: [
+                _(
+                    "Page: give a whole number from 1 to %(max)s.",
+                    max=format_decimal(bounds.PAGE_MAX),
+                )
+            ]
+        }
+    )
+
+
+def kinds_arg(audience: str) -> set[str] | None:
+    """The kinds of history line ticked in the filter (None: all of them)."""
+    asked = {k for k in request.args.getlist("kind") if k}
+    unknown = sorted(asked - set(history_services.kinds_for(audience)))
+    if unknown:
+        raise ValidationFailed(
+            {
+                "kind": [
+                    _("Kind: no such kind of history line: %(kinds)s.", kinds=", ".join(unknown))
+                ]
+            }
+        )
+    return asked or None
+
+
+def history_words() -> dict[str, object]:
+    return {"kind_name": lambda code: word(HISTORY_KIND_NAMES, code)}
 
 
 @bp.get("/")
@@ -48,29 +93,21 @@ def index() -> str:
     if q_error:
         flash(_("Search: %(problem)s", problem=q_error), "warning")
         q = ""
-    query = (
-        select(Customer, func.count(Order.id))
-        .outerjoin(Order, Order.customer_id == Customer.id)
-        .group_by(Customer.id)
-        .order_by(Customer.name)
-        .limit(50)
+    page = page_arg()
+    rows, total = customer_services.find_customers(db(), q, page=page, per_page=PER_PAGE)
+    return render_template(
+        "support/index.html",
+        q=q,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=-(-total // PER_PAGE),
     )
-    if q:
-        like = f"%{q.lower()}%"
-        query = query.where(
-            or_(
-                Customer.name.ilike(like),
-                Customer.email.ilike(like),
-                Customer.phone.ilike(like),
-                Customer.id == (int(q) if bounds.is_id(q) else -1),
-            )
-        )
-    return render_template("support/index.html", q=q, rows=db().execute(query).all())
 
 
-@bp.get(f"/customers/<{bounds.ID_RULE}:customer_id>")
-@area_required("support")
-def customer(customer_id: int) -> str:
+def _customer_page(
+    customer_id: int, *, form: StaffNoteForm | None = None, status: int = 200
+) -> tuple[str, int]:
     found = db().get(Customer, customer_id)
     if found is None:
         abort(404)
@@ -83,7 +120,52 @@ def customer(customer_id: int) -> str:
         )
         .all()
     )
-    return render_template("support/customer.html", customer=found, orders=orders)
+    kinds = kinds_arg(Audience.STAFF)
+    history = history_services.timeline(
+        db(), customer_id, audience=Audience.STAFF, kinds=kinds, page=page_arg()
+    )
+    page = render_template(
+        "support/customer.html",
+        customer=found,
+        orders=orders,
+        history=history,
+        all_kinds=history_services.kinds_for(Audience.STAFF),
+        chosen=sorted(kinds or ()),
+        note_form=form or StaffNoteForm(formdata=None),
+        **history_words(),
+    )
+    return page, status
+
+
+@bp.get(f"/customers/<{bounds.ID_RULE}:customer_id>")
+@area_required("support")
+def customer(customer_id: int) -> tuple[str, int]:
+    return _customer_page(customer_id)
+
+
+@bp.post(f"/customers/<{bounds.ID_RULE}:customer_id>/notes")
+@area_required("support")
+def add_note(customer_id: int) -> Response | tuple[str, int]:
+    if db().get(Customer, customer_id) is None:
+        abort(404)
+    form = StaffNoteForm()
+    if form.validate_on_submit():
+        try:
+            history_services.add_note(
+                db(),
+                customer_id=customer_id,
+                user_id=current_user.id,
+                text=form.text.data or "",
+                now=utcnow(),
+            )
+        except ValidationFailed as exc:
+            for messages in exc.errors.values():
+                form.text.errors = [*form.text.errors, *(localize(m) for m in messages)]
+        else:
+            db().commit()
+            flash(_("Note saved. Only staff see it."), "success")
+            return redirect(url_for("support.customer", customer_id=customer_id) + "#history")
+    return _customer_page(customer_id, form=form, status=400)
 
 
 @bp.route(f"/customers/<{bounds.ID_RULE}:customer_id>/points", methods=["GET", "POST"])

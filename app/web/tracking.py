@@ -1,18 +1,20 @@
 """The customer's order by its signed link, without signing in (P1): what comes, when, how
 many stops before theirs, what changed and why; a return started from the phone (X1) and
-the return's own page (X3). The pages refresh themselves from ``…/live``.
+the return's own page (X3); after delivery, the rating, a low score's promised answer and
+the NPS question (Q1), as plain forms. The pages refresh themselves from ``…/live``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from flask import (
     Blueprint,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -26,7 +28,7 @@ from werkzeug.exceptions import abort
 from werkzeug.wrappers import Response
 
 from app.db import utcnow
-from app.errors import ValidationFailed
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.links import order_from_token
 from app.media import MAX_PHOTO_BYTES, check_photo, store_photo
 from app.notifications import services as notifications
@@ -35,10 +37,11 @@ from app.planning import stops as stop_service
 from app.planning.enums import StopKind
 from app.planning.models import Stop
 from app.planning.tracking import ProjectionCache, StopView, stop_view
+from app.quality import services as quality
 from app.web.bounds import ID_RULE
 from app.web.database import db
 from app.web.filters import day, local_time
-from app.web.i18n import localize
+from app.web.i18n import explain, localize
 from app.web.portal import NEXT_STEP
 from app.web.uploads import uploads
 from app.web.words import (
@@ -177,16 +180,21 @@ def _order_live(order: Order, now: datetime) -> dict[str, Any]:
     }
 
 
-@bp.get("/<token>")
-def order_page(token: str) -> str:
-    order = _order(token)
+def _order_page(
+    order: Order,
+    token: str,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     now = utcnow()
     cases = (
         db()
         .scalars(select(ReturnCase).where(ReturnCase.order_id == order.id).order_by(ReturnCase.id))
         .all()
     )
-    return render_template(
+    page = render_template(
         "tracking/order.html",
         order=order,
         token=token,
@@ -196,7 +204,86 @@ def order_page(token: str) -> str:
         cases=cases,
         returnable=order.status == "delivered",
         live_every_s=LIVE_EVERY_S,
+        feedback=quality.order_feedback(
+            db(), order_id=order.id, customer_id=order.customer_id, now=now
+        ),
+        errors=errors or {},
+        form=form or {},
     )
+    return page, status
+
+
+@bp.get("/<token>")
+def order_page(token: str) -> tuple[str, int]:
+    """The order; a notification's "rate your delivery" link opens this page too."""
+    return _order_page(_order(token), token)
+
+
+def _score(raw: str) -> int:
+    """The score a form sent, or -1 (which the service refuses, naming the field)."""
+    raw = raw.strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else -1
+
+
+def _feedback_sent(
+    order: Order, token: str, send: Callable[[], object], fields: dict[str, str]
+) -> Response | tuple[str, int]:
+    """Run ``send`` and commit; the page with the problems (422), or back to the page.
+    ``fields`` names the form's field for each of the service's."""
+    session = db()
+    try:
+        send()
+        session.commit()
+    except ValidationFailed as exc:
+        session.rollback()
+        errors = {fields.get(k, k): [localize(m) for m in v] for k, v in exc.errors.items()}
+        form = {k: request.form.get(k, "") for k in fields.values()}
+        return _order_page(order, token, errors=errors, form=form, status=422)
+    except (Conflict, NotFound) as exc:  # sent twice, or the order is not delivered yet
+        session.rollback()
+        flash(explain(exc), "info")
+    return redirect(url_for("tracking.order_page", token=token, _anchor="feedback"), 303)
+
+
+@bp.post("/<token>/rating")
+def rate(token: str) -> Response | tuple[str, int]:
+    """The customer rates the delivery (1..5, a comment); the NPS question is put now if due."""
+    order = _order(token)
+
+    def send() -> None:
+        now = utcnow()
+        quality.rate_delivery(
+            db(),
+            order_id=order.id,
+            customer_id=order.customer_id,
+            score=_score(request.form.get("score", "")),
+            comment=request.form.get("comment", ""),
+            now=now,
+        )
+        quality.ask_nps(db(), customer_id=order.customer_id, order_id=order.id, now=now)
+        # A low score's promised answer is on the page itself (and in a message).
+        flash(_("Thank you for rating your delivery."), "success")
+
+    return _feedback_sent(order, token, send, {"score": "score", "comment": "comment"})
+
+
+@bp.post("/<token>/nps")
+def answer_nps(token: str) -> Response | tuple[str, int]:
+    """The customer answers the NPS question (0..10, why)."""
+    order = _order(token)
+
+    def send() -> None:
+        quality.answer_nps(
+            db(),
+            customer_id=order.customer_id,
+            order_id=order.id,
+            score=_score(request.form.get("nps_score", "")),
+            why=request.form.get("why", ""),
+            now=utcnow(),
+        )
+        flash(_("Thank you for your answer."), "success")
+
+    return _feedback_sent(order, token, send, {"score": "nps_score", "why": "why"})
 
 
 @bp.get("/<token>/live")

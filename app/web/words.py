@@ -104,3 +104,18 @@ def word(names: dict[str, object], code: object) -> str:
     """The word for ``code`` in ``names``; an unknown code is shown as it is."""
     key = str(code)
     return str(names.get(key, key))
+
+
+# What a line of a customer's history is (app.history.events.EventKind), for its filter.
+HISTORY_KIND_NAMES = {
+    "order_placed": _l("orders placed"),
+    "delivery": _l("deliveries"),
+    "notification": _l("messages sent"),
+    "return": _l("returns"),
+    "points": _l("points"),
+    "rating": _l("ratings"),
+    "nps": _l("recommendation scores"),
+    "support_case": _l("support cases"),
+    "callback": _l("callbacks"),
+    "staff_note": _l("staff notes"),
+}

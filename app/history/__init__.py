@@ -1,0 +1,1 @@
+"""One history per customer (Q3): every event the product records, newest first."""
