@@ -69,6 +69,22 @@ def main(base: str) -> None:
             if login.role == "customer":
                 page.goto(base + "/portal/points")
                 page.screenshot(path=OUT / "customer-points.png", full_page=True)
+                page.goto(base + "/portal/history")
+                page.screenshot(path=OUT / "customer-history.png", full_page=True)
+            if login.role == "support":
+                for path, name in (
+                    ("/support/returns/", "support-returns"),
+                    ("/support/lots/", "support-lots"),
+                    ("/support/notifications/", "support-notifications"),
+                    ("/support/cases/", "support-cases"),
+                ):
+                    page.goto(base + path)
+                    page.screenshot(path=OUT / f"{name}.png", full_page=True)
+                page.goto(base + "/support/?q=RT-DEMO-KETTLE")
+                page.screenshot(path=OUT / "support-search.png", full_page=True)
+                page.locator("main a[href*='/support/customers/']").first.click()
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=OUT / "support-customer-history.png", full_page=True)
             if login.role == "courier":
                 page.goto(base + "/dispatcher/")
                 page.screenshot(path=OUT / "forbidden.png")

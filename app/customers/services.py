@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, String, case, column, func, or_, select, table
+from sqlalchemy import ColumnElement, String, case, column, func, literal, or_, select, table
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.customers.models import Address, CoordinateSource, Customer
@@ -173,7 +173,9 @@ def find_customers(
         ):
             if number.lower() == q.lower():
                 matched.setdefault(customer_id, number)
-        like = _like(q.lower())
+        # Lower-cased on both sides in SQL: SQLite's lower() folds only ASCII, so a Cyrillic
+        # name typed as stored must meet the same folding (PostgreSQL folds every letter).
+        like = func.lower(literal(_like(q)))
         alternatives: list[ColumnElement[bool]] = [
             func.lower(Customer.name).like(like, escape="\\"),
             func.lower(Customer.email).like(like, escape="\\"),

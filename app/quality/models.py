@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
@@ -61,6 +61,14 @@ class NpsAnswer(Base):
     __table_args__ = (
         CheckConstraint("score IS NULL OR (score >= 0 AND score <= 10)", name="score_0_to_10"),
         CheckConstraint("(answered_at IS NULL) = (score IS NULL)", name="answered_has_score"),
+        # One open question a customer: two pages asking at once put one question.
+        Index(
+            "uq_nps_answers_one_open",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("answered_at IS NULL"),
+            postgresql_where=text("answered_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,7 +101,7 @@ class SupportCase(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     source: Mapped[str] = mapped_column(String(12))
     # What opened it, when it was a rating or an NPS answer.
-    rating_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_ratings.id"))
+    rating_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_ratings.id"), index=True)
     nps_answer_id: Mapped[int | None] = mapped_column(ForeignKey("nps_answers.id"))
     # Why it opened / what the customer said (a Message, shown in the reader's language).
     summary: Mapped[str] = mapped_column(SaidText())

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import String, cast, exists, func, literal, select, update
 from sqlalchemy import case as case_when
-from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -349,6 +349,11 @@ def rating_invites_due(
             Stop.completed_at > now - within,
             Stop.completed_at <= now,
             DeliveryRating.id.is_(None),
+            # Invited ones are left out before the limit: most customers never rate, and the
+            # oldest invited must not hide the newest waiting.
+            ~exists().where(
+                notifications.Notification.key == literal(_INVITE_PREFIX) + cast(Stop.id, String)
+            ),
         )
         .order_by(Stop.completed_at, Stop.id)
         .limit(limit)
@@ -365,8 +370,11 @@ def rating_invites_due(
     return [i for i in found if _invite_key(i) not in sent]
 
 
+_INVITE_PREFIX = "rate-invite:stop:"
+
+
 def _invite_key(stop_id: int) -> str:
-    return f"rate-invite:stop:{stop_id}"
+    return f"{_INVITE_PREFIX}{stop_id}"
 
 
 def invite_to_rate(session: Session, *, stop_id: int, now: datetime) -> bool:
@@ -445,8 +453,11 @@ def ask_nps(
     if not nps_due(session, customer_id, now):
         return None
     ask = NpsAnswer(customer_id=customer_id, order_id=order_id, asked_at=now)
-    session.add(ask)
-    session.flush()
+    try:
+        with session.begin_nested():  # one open question a customer (a unique index)
+            session.add(ask)
+    except IntegrityError:  # two pages asked at once: the other one's question stands
+        return open_nps(session, customer_id, now)
     return ask
 
 

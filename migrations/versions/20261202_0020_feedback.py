@@ -145,6 +145,15 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_support_cases_order_id"), ["order_id"], unique=False)
         batch_op.create_index("ix_support_cases_desk", ["status", "respond_by"], unique=False)
+        batch_op.create_index(batch_op.f("ix_support_cases_rating_id"), ["rating_id"], unique=False)
+    op.create_index(
+        "uq_nps_answers_one_open",
+        "nps_answers",
+        ["customer_id"],
+        unique=True,
+        sqlite_where=sa.text("answered_at IS NULL"),
+        postgresql_where=sa.text("answered_at IS NULL"),
+    )
     with op.batch_alter_table("notifications") as batch:
         batch.drop_constraint(op.f("ck_notifications_kind_known"), type_="check")
         batch.create_check_constraint("kind_known", sa.text(NEW_NOTICE_KINDS))
@@ -158,7 +167,9 @@ def downgrade() -> None:
     with op.batch_alter_table("notifications") as batch:
         batch.drop_constraint(op.f("ck_notifications_kind_known"), type_="check")
         batch.create_check_constraint("kind_known", sa.text(OLD_NOTICE_KINDS))
+    op.drop_index("uq_nps_answers_one_open", table_name="nps_answers")
     with op.batch_alter_table("support_cases", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_support_cases_rating_id"))
         batch_op.drop_index("ix_support_cases_desk")
         batch_op.drop_index(batch_op.f("ix_support_cases_order_id"))
         batch_op.drop_index(batch_op.f("ix_support_cases_customer_id"))

@@ -511,3 +511,17 @@ def test_the_portal_shows_my_history_without_staff_notes(
     assert "Sent by" not in page
     assert paged.count('data-testid="event"') == 0
     assert refused.status_code == 422
+
+
+def test_search_finds_a_cyrillic_name_as_it_is_written(session, world):
+    """«Иванов» finds Пётр Иванов on both databases (SQLite folds only ASCII letters, so the
+    search folds both sides the same way)."""
+    from tests import factories as f
+
+    ivanov = f.CustomerFactory(name="Пётр Иванов")
+    session.flush()
+
+    rows, total = customer_services.find_customers(session, "Иванов", page=1, per_page=25)
+
+    assert total == 1
+    assert rows[0].customer.id == ivanov.id
