@@ -6,6 +6,7 @@ from app.catalog import models as catalog
 from app.customers import models as customers
 from app.db import Base
 from app.fleet import models as fleet
+from app.help import models as help
 from app.history import models as history
 from app.notifications import models as notifications
 from app.orders import models as orders
@@ -21,6 +22,7 @@ __all__ = [
     "catalog",
     "customers",
     "fleet",
+    "help",
     "history",
     "loyalty",
     "notifications",

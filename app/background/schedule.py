@@ -25,10 +25,12 @@ from app.background.models import Firing
 from app.background.queue import Queue
 from app.db import session_scope
 from app.fleet.models import Depot
+from app.help import services as help_services
 from app.notifications import services as notification_services
 from app.planning import jobs as planning_jobs
 from app.planning.models import Plan
 from app.quality import services as quality_services
+from app.segments import services as segment_services
 from returns import review as return_review
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,9 @@ KEEP_FIRINGS = timedelta(days=30)
 HANDOVER_S = 60
 # How often today's plans are looked at for stops about to miss their window.
 LATE_WATCH_MIN = 5
+# When the month's segment offers are looked for each day (the expiry's zone), and how late.
+SEGMENT_OFFERS_AT = "04:00"
+SEGMENT_OFFERS_GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,12 +155,25 @@ def due_now(session: Session, *, now: datetime, schedule: Schedule) -> list[Due]
     expiry_at = last_daily(now, _hhmm(schedule.expiry_at), ZoneInfo(schedule.timezone))
     if now - expiry_at <= schedule.expiry_grace:
         found.append(Due("loyalty-expire-points", expiry_at, "loyalty.expire_points", {}))
+    # Once a day, while a customer's offer of the month (L4) is not given yet.
+    offers_at = last_daily(now, _hhmm(SEGMENT_OFFERS_AT), ZoneInfo(schedule.timezone))
+    if now - offers_at <= SEGMENT_OFFERS_GRACE:
+        try:
+            rules = segment_services.SegmentRules.from_env()
+        except ValueError as exc:  # a bad setting stops this job, never the waves
+            log.error("segment offers are not given: %s", exc)
+        else:
+            if segment_services.offers_due(session, now=now, rules=rules, limit=1):
+                found.append(Due("segment-offers", offers_at, "segments.monthly_offers", {}))
     # Every minute, but only while a message waits: a quiet outbox fires nothing.
     if notification_services.anything_due(session, now=now):
         found.append(Due("notifications-deliver", _grid(now, 1), "notifications.deliver", {}))
     # Every 15 minutes, while a delivery of the last two days waits for its "how was it?".
     if quality_services.rating_invites_due(session, now=now):
         found.append(Due("rating-invites", _grid(now, 15), "quality.invite_ratings", {}))
+    # Every 5 minutes, while a callback's slot passed unanswered and support was not reminded.
+    if help_services.missed_callbacks(session, now=now):
+        found.append(Due("callbacks-remind", _grid(now, 5), "help.remind_callbacks", {}))
     # Every 5 minutes, while a return's promised answer is near or broken and not yet acted on.
     try:
         soon = return_review.PromiseRules.from_env().soon

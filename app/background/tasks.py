@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import metrics
 from app.background.models import Firing
 from app.db import session_scope, utcnow
+from app.help import jobs as help_jobs
 from app.notifications import jobs as notification_jobs
 from app.planning import jobs as planning_jobs
 from app.quality import jobs as quality_jobs
+from app.segments import jobs as segment_jobs
 from loyalty import jobs as loyalty_jobs
 from returns import jobs as returns_jobs
 
@@ -70,6 +72,14 @@ def _invite_ratings(factory: Factory) -> None:
     quality_jobs.invite_ratings(factory)
 
 
+def _remind_callbacks(factory: Factory) -> None:
+    help_jobs.remind_callbacks(factory)
+
+
+def _monthly_offers(factory: Factory) -> None:
+    segment_jobs.monthly_offers(factory)
+
+
 def _escalate_returns(factory: Factory) -> None:
     returns_jobs.escalate(factory)
 
@@ -84,6 +94,8 @@ TASKS: dict[str, Callable[..., None]] = {
     "returns.escalate": _escalate_returns,
     "notifications.deliver": _deliver_notifications,
     "quality.invite_ratings": _invite_ratings,
+    "segments.monthly_offers": _monthly_offers,
+    "help.remind_callbacks": _remind_callbacks,
 }
 
 

@@ -50,6 +50,9 @@ SUBJECTS: Mapping[str, Message] = {
     NoticeKind.RATING_INVITE: say("How was your delivery?"),
     NoticeKind.SUPPORT_OPENED: say("We have your message and will answer soon"),
     NoticeKind.SUPPORT_REPLY: say("Our answer to your message"),
+    NoticeKind.CALLBACK_MISSED: say("A callback's time has passed and nobody called"),
+    NoticeKind.OFFER: say("A thank-you for being with us"),
+    NoticeKind.FEEDBACK: say("A customer's detailed feedback for you to look at"),
 }
 
 

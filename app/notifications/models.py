@@ -26,6 +26,9 @@ class NoticeKind(StrEnum):
     RATING_INVITE = "rating_invite"  # after a delivery: rate it on the order's page (Q1)
     SUPPORT_OPENED = "support_opened"  # a low score opened a support case: when we answer
     SUPPORT_REPLY = "support_reply"  # support's answer to a support case (Q1)
+    CALLBACK_MISSED = "callback_missed"  # to support: a callback's slot passed unanswered (P3)
+    OFFER = "offer"  # a regular's offer, credited through the ledger (L4)
+    FEEDBACK = "feedback"  # to support: a demanding customer's detailed feedback, routed (L4)
 
 
 class NoticeStatus(StrEnum):

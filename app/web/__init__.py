@@ -87,6 +87,8 @@ def register_blueprints(app: Flask) -> None:
         courier,
         dispatcher,
         fleet,
+        help,
+        help_desk,
         lots,
         notifications,
         portal,
@@ -100,7 +102,7 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (public, admin, dispatcher, fleet, courier, support, notifications, portal):
         app.register_blueprint(module.bp)
-    for module in (tracking, lots, returns_desk, support_cases):
+    for module in (tracking, lots, returns_desk, support_cases, help, help_desk):
         app.register_blueprint(module.bp)
     init_api(app)
 

@@ -4,6 +4,7 @@ whole history in one place, with notes for the next person who helps them."""
 from __future__ import annotations
 
 import uuid
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -29,6 +30,7 @@ from app.errors import ValidationFailed
 from app.history import services as history_services
 from app.history.events import Audience
 from app.orders.models import Order
+from app.segments import services as segment_services
 from app.web import bounds
 from app.web.auth import area_required
 from app.web.database import db
@@ -127,6 +129,7 @@ def _customer_page(
     page = render_template(
         "support/customer.html",
         customer=found,
+        segments=_segments(customer_id),
         orders=orders,
         history=history,
         all_kinds=history_services.kinds_for(Audience.STAFF),
@@ -135,6 +138,16 @@ def _customer_page(
         **history_words(),
     )
     return page, status
+
+
+def _segments(customer_id: int) -> list[segment_services.Segment]:
+    """The customer's segments and why (L4); none shown while a setting is wrong (logged)."""
+    zone = ZoneInfo(current_app.config.get("SCHEDULER_TIMEZONE") or "Europe/Moscow")
+    try:
+        return segment_services.customer_segments(db(), customer_id, now=utcnow(), tz=zone)
+    except ValueError as exc:  # a bad ROUNDTRIP_SEGMENT_* setting must not hide the customer
+        current_app.logger.error("segments are not shown: %s", exc)
+        return []
 
 
 @bp.get(f"/customers/<{bounds.ID_RULE}:customer_id>")

@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.help import services as help_services
 from app.links import tracking_token
 from app.quality import services as quality
 from app.quality.models import QUESTION_TAG_MAX
@@ -106,6 +107,7 @@ def _case_page(
         view=view,
         order_link=link,
         form=form or AnswerCaseForm(formdata=None),
+        faq_tags=help_services.faq_tags(db()),
         **_words(),
     )
     return page, status

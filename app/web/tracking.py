@@ -38,6 +38,7 @@ from app.planning.enums import StopKind
 from app.planning.models import Stop
 from app.planning.tracking import ProjectionCache, StopView, stop_view
 from app.quality import services as quality
+from app.segments import services as segment_services
 from app.web.bounds import ID_RULE
 from app.web.database import db
 from app.web.filters import day, local_time
@@ -252,7 +253,7 @@ def rate(token: str) -> Response | tuple[str, int]:
 
     def send() -> None:
         now = utcnow()
-        quality.rate_delivery(
+        rated = quality.rate_delivery(
             db(),
             order_id=order.id,
             customer_id=order.customer_id,
@@ -260,6 +261,10 @@ def rate(token: str) -> Response | tuple[str, int]:
             comment=request.form.get("comment", ""),
             now=now,
         )
+        try:  # a demanding customer's detailed words go to who can fix their cause
+            segment_services.route_feedback(db(), rating_id=rated.rating.id, now=now)
+        except ValueError:  # a bad ROUNDTRIP_SEGMENT_* setting must not lose the rating
+            current_app.logger.exception("feedback not routed: a segment setting is wrong")
         quality.ask_nps(db(), customer_id=order.customer_id, order_id=order.id, now=now)
         # A low score's promised answer is on the page itself (and in a message).
         flash(_("Thank you for rating your delivery."), "success")
