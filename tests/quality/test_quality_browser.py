@@ -1,8 +1,9 @@
 """A one-star delivery on a 390 x 844 phone in headless Chromium (Q1): the customer opens
 the tracking link of a delivered order, rates it 1 with a comment through five buttons at
-least 48 px tall, and is told when support will answer; support signs in, finds the case on
-the cases desk (open, "due in …"), reads the rating and comment and answers; the customer's
-page then shows the answer. Screenshots go to test-artifacts/."""
+least 48 px tall, and is told when support will answer; support signs in, sees the case due on the desk, finds the
+customer by the order number, sees the rating and its case in their history, opens the case
+and answers; the customer's page then shows the answer. Screenshots go to
+test-artifacts/ (docs/screenshots/)."""
 
 from __future__ import annotations
 
@@ -113,11 +114,23 @@ def test_a_one_star_delivery_opens_a_case_that_support_answers(shop):
         staff.fill("input[name=email]", SUPPORT.email)
         staff.fill("input[name=password]", SUPPORT.password)
         staff.click("button[type=submit]")
+        # The desk has it as due.
         staff.goto(base + "/support/")
         staff.get_by_test_id("support-cases-link").click()
         row = staff.get_by_test_id("case-row").filter(has_text="RT-RATE-1")
         expect(row.get_by_test_id("due")).to_have_text("due in 23 h")
-        row.get_by_test_id("case-link").click()
+        # By the order number the customer gives: their page, their whole history with it.
+        staff.goto(base + "/support/")
+        staff.fill("input[name=q]", "rt-rate-1")
+        staff.keyboard.press("Enter")
+        found = staff.get_by_test_id("customer").filter(has_text=CUSTOMER.name)
+        expect(found.get_by_test_id("matched-order")).to_have_text("order RT-RATE-1")
+        found.get_by_role("link", name=CUSTOMER.name).click()
+        expect(staff.get_by_test_id("history")).to_contain_text(
+            "The box was crushed and the kettle dented."
+        )
+        staff.screenshot(path=ARTEFACTS / "feedback-3-support-history.png", full_page=True)
+        staff.locator("[data-testid=history] a[href*='/support/cases/']").first.click()
         expect(staff.get_by_test_id("case-customer")).to_have_text(CUSTOMER.name)
         expect(staff.get_by_test_id("case-rating")).to_contain_text(
             "The box was crushed and the kettle dented."
@@ -125,14 +138,14 @@ def test_a_one_star_delivery_opens_a_case_that_support_answers(shop):
         staff.get_by_test_id("text").fill("We are sorry. A new kettle comes tomorrow morning.")
         staff.get_by_test_id("send-answer").click()
         expect(staff.get_by_test_id("case-status")).to_have_text("answered")
-        staff.screenshot(path=ARTEFACTS / "feedback-3-support-answered.png", full_page=True)
+        staff.screenshot(path=ARTEFACTS / "feedback-4-support-answered.png", full_page=True)
 
         # The customer's page has the answer.
         page.reload()
         expect(page.get_by_test_id("support-answer")).to_contain_text(
             "A new kettle comes tomorrow morning."
         )
-        shot(page, "4-answer")
+        shot(page, "5-answer")
         browser.close()
 
     with session_scope(make_session_factory(make_engine(shop.config["DATABASE_URL"]))) as session:
