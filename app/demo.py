@@ -354,6 +354,7 @@ def _delivered_kettle(
         window_start_at=start,
         window_end_at=start + timedelta(hours=2),
         total_minor=kettle.price_minor,
+        created_at=start - timedelta(days=1),  # ordered the day before it came
     )
     order.items = [OrderItem(product=kettle, quantity=1, unit_price_minor=kettle.price_minor)]
     session.add(order)

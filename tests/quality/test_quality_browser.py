@@ -1,9 +1,9 @@
 """A one-star delivery on a 390 x 844 phone in headless Chromium (Q1): the customer opens
 the tracking link of a delivered order, rates it 1 with a comment through five buttons at
-least 48 px tall, and is told when support will answer; support signs in, sees the case due on the desk, finds the
-customer by the order number, sees the rating and its case in their history, opens the case
-and answers; the customer's page then shows the answer. Screenshots go to
-test-artifacts/ (docs/screenshots/)."""
+least 48 px tall, and is told when support will answer; support signs in, sees the case due
+on the desk, finds the customer by the order number, sees the rating and its case in their
+history, opens the case and answers; the customer's page then shows the answer. Screenshots
+go to test-artifacts/ (docs/screenshots/)."""
 
 from __future__ import annotations
 
