@@ -155,15 +155,16 @@ def _progress(view: StopView | None, tz: str, *, collecting: bool = False) -> di
     return out
 
 
+def _when(at: datetime, tz: str) -> str:
+    """A line's moment on the customer's pages: day and time in the depot's zone."""
+    return _("%(day)s %(time)s", day=day(at, "d MMM", tz), time=local_time(at, tz))
+
+
 def _notices(order: Order) -> list[dict[str, str]]:
     tz = order.depot.timezone
     return [
         {
-            "at": _(
-                "%(day)s %(time)s",
-                day=day(n.created_at, "d MMM", tz),
-                time=local_time(n.created_at, tz),
-            ),
+            "at": _when(n.created_at, tz),
             "text": localize(n.message),
         }
         for n in reversed(notifications.order_notices(db(), order.id))
@@ -431,11 +432,7 @@ def _case_live(order: Order, case: ReturnCase, now: datetime) -> dict[str, Any]:
         **live,
         "events": [
             {
-                "at": _(
-                    "%(day)s %(time)s",
-                    day=day(e.at, "d MMM", tz),
-                    time=local_time(e.at, tz),
-                ),
+                "at": _when(e.at, tz),
                 "text": localize(e.message),
             }
             for e in reversed(case.events)

@@ -301,8 +301,9 @@ def test_the_desk_is_for_support_only(client, session, order, login_as):
     assert client.get("/support/returns/").status_code == 403
 
 
-def test_the_case_page_shows_its_own_photos_only(app, client, session, order, login_as):
+def test_the_case_page_shows_its_own_photos_only(app, client, session, order, login_as, clock):
     """A photo the customer sent is served on its case's address, and on no other."""
+    clock(LATER)  # the page reads the time (its "due in"): the same moment as the case
     from app.media import store_photo
     from app.web.uploads import uploads
 
