@@ -130,6 +130,7 @@ def warn_late(
                 select(notifications.Notification.id).where(notifications.Notification.key == key)
             ):
                 continue  # told before, by an earlier look at this day
+            stop.told_start_at, stop.told_end_at, stop.told_at = start, end, now
             notifications.notify(
                 session,
                 customer_id=stop.order.customer_id,

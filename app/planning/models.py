@@ -69,6 +69,13 @@ class Stop(Base):
             "(outcome = 'failed') = (failure_reason IS NOT NULL)", name="failure_has_reason"
         ),
         CheckConstraint("delivery_units >= 0 AND pickup_units >= 0", name="units_not_negative"),
+        CheckConstraint(
+            "(told_at IS NULL) = (told_start_at IS NULL) "
+            "AND (told_at IS NULL) = (told_end_at IS NULL)",
+            name="told_window_whole",
+        ),
+        # The dashboard's weekly figures read a depot's stops by day.
+        Index("ix_stops_depot_day", "depot_id", "delivery_day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,6 +99,11 @@ class Stop(Base):
     pickup_units: Mapped[int] = mapped_column(default=0, server_default="0")  # to collect
     service_s: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The window we last told the customer when we warned them it would be late: from then on
+    # that is what they wait for, and what the dashboard's on-time figure measures against.
+    told_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    told_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # What happened, as the courier reported it; times are the courier's own.
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

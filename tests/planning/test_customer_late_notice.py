@@ -60,6 +60,13 @@ def test_a_stop_leaving_its_window_tells_its_customer_once_with_cause_window_and
     )
     (bonus,) = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "bonus")).all()
     assert (bonus.customer_id, bonus.points) == (noon.order.customer_id, 50)
+    # What they were told is now their promise: the dashboard measures against it.
+    assert (noon.told_start_at, noon.told_end_at, noon.told_at) == (
+        view.expected_start,
+        view.expected_end,
+        FINISHED,
+    )
+    assert noon.told_end_at > noon.window_end_at  # type: ignore[operator]
 
 
 def test_the_watch_job_finds_todays_late_stops_and_a_second_run_adds_nothing(
