@@ -85,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web import (
         admin,
         courier,
+        dashboard,
         dispatcher,
         fleet,
         help,
@@ -102,7 +103,7 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (public, admin, dispatcher, fleet, courier, support, notifications, portal):
         app.register_blueprint(module.bp)
-    for module in (tracking, lots, returns_desk, support_cases, help, help_desk):
+    for module in (tracking, lots, returns_desk, support_cases, help, help_desk, dashboard):
         app.register_blueprint(module.bp)
     init_api(app)
 

@@ -65,6 +65,8 @@ AREA_ROLES: dict[str, frozenset[Role]] = {
     "admin": frozenset({Role.ADMIN}),
     "dispatcher": frozenset({Role.ADMIN, Role.DISPATCHER}),
     "support": frozenset({Role.ADMIN, Role.SUPPORT}),
+    # The service dashboard: everyone who runs the service looks at the same figures.
+    "dashboard": frozenset({Role.ADMIN, Role.DISPATCHER, Role.SUPPORT}),
     "courier": frozenset({Role.COURIER}),
     "portal": frozenset({Role.CUSTOMER}),
 }
@@ -73,6 +75,7 @@ AREA_TITLES = {
     "admin": _l("administrators"),
     "dispatcher": _l("dispatchers"),
     "support": _l("support agents"),
+    "dashboard": _l("dispatchers, support agents and administrators"),
     "courier": _l("couriers"),
     "portal": _l("customers"),
 }
