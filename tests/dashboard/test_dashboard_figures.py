@@ -178,13 +178,16 @@ def test_on_time_is_against_the_promise_or_what_we_last_told_never_the_planned_t
     assert [r.ok for r in listed.rows] == [False, False, False, True, True]  # misses first
 
 
-def _month(session: Session, world, seed: int) -> None:  # type: ignore[no-untyped-def]
-    """Five weeks of random rows in two depots (and a few outside the weeks counted)."""
+def _month(session: Session, world, seed: int, today: date = TODAY) -> None:  # type: ignore[no-untyped-def]
+    """Five weeks of random rows up to ``today`` in ``world.depot`` and another depot (and a
+    few outside the weeks counted). ``world`` has a depot, a customer and their address."""
     rng = random.Random(seed)
+    for factory_class in f.ALL:
+        factory_class._meta.sqlalchemy_session = session
     other = f.DepotFactory(timezone="Europe/Moscow")
     customers = [world.customer] + [f.CustomerFactory() for _ in range(5)]
     n = Counter()
-    first = date(2030, 2, 14)
+    first = today - timedelta(days=34)
     for offset in range(40):
         day = first + timedelta(days=offset)
         for depot in (world.depot, other):
@@ -211,7 +214,7 @@ def _month(session: Session, world, seed: int) -> None:  # type: ignore[no-untyp
                     stop.window_start_at += timedelta(days=2 * attempt)
                     stop.window_end_at += timedelta(days=2 * attempt)
                     fate = rng.random()
-                    if stop_day >= TODAY and fate < 0.5:
+                    if stop_day >= today and fate < 0.5:
                         pass  # not reported yet
                     elif fate < 0.05:
                         pass  # never reported
