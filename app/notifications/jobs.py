@@ -192,7 +192,7 @@ def _compose(row: Notification, chosen: str | None, settings: DeliverySettings) 
     addresses: dict[str, str] = {}
     if row.customer_id is None:
         if row.email_sent_at is None:
-            addresses[Channel.EMAIL] = settings.support_email
+            addresses[Channel.EMAIL] = row.email or settings.support_email
     else:
         if row.email and row.email_sent_at is None:
             addresses[Channel.EMAIL] = row.email

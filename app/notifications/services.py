@@ -95,11 +95,13 @@ def notify_staff(
     now: datetime,
     order_id: int | None = None,
     case_id: int | None = None,
+    email: str | None = None,
 ) -> Notification:
-    """A message to support (ROUNDTRIP_SUPPORT_EMAIL), same outbox, same idempotency.
+    """A message to staff, same outbox, same idempotency: to ``email`` (a role's own
+    address, such as the courier lead's) when given, else to support.
 
-    The address is looked up when it is sent, so changing the setting redirects what is
-    still waiting."""
+    Support's address (ROUNDTRIP_SUPPORT_EMAIL) is looked up when it is sent, so changing
+    the setting redirects what is still waiting; a role's address is kept on the row."""
     existing = _by_key(session, key)
     if existing is not None:
         return existing
@@ -109,6 +111,7 @@ def notify_staff(
         customer_id=None,
         order_id=order_id,
         case_id=case_id,
+        email=email or None,
         message=message,
         status=NoticeStatus.PENDING,
         next_attempt_at=now,

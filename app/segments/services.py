@@ -283,6 +283,7 @@ def route_feedback(
                 key=f"segment-feedback:rating:{rating.id}:courier-lead",
                 now=now,
                 order_id=order.id,
+                email=routing.courier_lead_email,
             )
         )
     defects = session.scalars(
@@ -310,6 +311,7 @@ def route_feedback(
                 now=now,
                 order_id=order.id,
                 case_id=return_case.id,
+                email=routing.category_manager_email,
             )
         )
     session.flush()

@@ -224,6 +224,29 @@ def test_a_staff_message_goes_to_the_support_address_in_the_default_language(
     assert sms.sent == []
 
 
+def test_a_staff_message_with_a_roles_address_goes_there_not_to_support(
+    session, session_factory, order, settings
+):
+    """Feedback routed to the courier lead is e-mailed to the courier lead."""
+    services.notify_staff(
+        session,
+        kind=NoticeKind.FEEDBACK,
+        message=LATE,
+        key="feedback:1",
+        now=NOW,
+        order_id=order.id,
+        email="lead@shop.example",
+    )
+    session.commit()
+    email, sms = channels()
+
+    assert jobs.deliver(session_factory, now=NOW, senders=[email, sms], settings=settings) == 1
+
+    (mail,) = email.sent
+    assert mail.to == "lead@shop.example"
+    assert sms.sent == []
+
+
 def test_the_scheduled_task_sends_through_the_embedded_modes_log(
     session, session_factory, world, clock, monkeypatch, tmp_path, caplog
 ):

@@ -435,6 +435,8 @@ def test_a_demanding_customers_complaint_and_defect_go_to_who_can_fix_them(sessi
     assert "The kettle leaks." in sent[0].message
     assert sent[1].message.startswith("For the category manager (category@example.org): ")
     assert "a defective item" in sent[1].message
+    # Each goes to that person's own address, not to support's.
+    assert [n.email for n in sent] == ["lead@example.org", "category@example.org"]
 
 
 def test_feedback_of_a_customer_who_is_not_demanding_is_not_routed(session, world):
