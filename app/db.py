@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -161,3 +161,16 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def serialize(session: Session, namespace: int, key: int) -> None:
+    """Make the transactions that call this with the same ``namespace`` and ``key`` run one
+    after another from here to their end, for a check-then-write with no row to lock (a
+    slot's last place). PostgreSQL: a transaction-level advisory lock. SQLite: its writers
+    already run one at a time (BEGIN IMMEDIATE), and a deferred one that read before another
+    wrote fails rather than writes on a stale read."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
+            {"namespace": namespace, "key": key},
+        )

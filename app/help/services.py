@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
+from app.db import serialize
 from app.errors import Conflict, ErrorCollector, NotFound
 from app.help.models import ANSWER_MAX, PHONE_MAX, QUESTION_MAX, CallbackRequest, FaqEntry
 from app.messages import Message, say
@@ -78,6 +79,7 @@ __all__ = [
 ASKED_WINDOW = timedelta(days=90)  # the FAQ counts questions asked this recently
 RESPONSE_WINDOW = timedelta(days=30)  # response times over answers this recent
 SLOT = timedelta(minutes=30)
+CALLBACK_SLOT_LOCK = 0x43424B  # the advisory-lock namespace of callback slots ("CBK")
 REMIND_AFTER = timedelta(minutes=10)  # a slot this long past and unanswered: remind support
 MESSAGE_MAX = 2_000
 NAME_MAX = 120
@@ -613,6 +615,8 @@ def request_callback(
     assert customer is not None
     assert start is not None
     local = start.astimezone(rules.zone)
+    # Two customers taking a slot's last place at the same instant: one gets it.
+    serialize(session, CALLBACK_SLOT_LOCK, int(start.timestamp()) // int(SLOT.total_seconds()))
     if _booked(session, [start]).get(start, 0) >= rules.slot_capacity:
         raise Conflict(
             say("The %(time)s slot is full. Choose another time.", time=local.strftime("%H:%M"))
