@@ -544,7 +544,7 @@ def explain(engine: Engine, order: Fresh) -> dict[str, str]:
             "SELECT COALESCE(SUM(points), 0), COALESCE(SUM(shortfall_points), 0) FROM "
             "ledger_entries WHERE customer_id = :c AND kind = 'earn' AND source = :source"
         ),
-        "earlier fault returns of the customer (returns _incidents)": (
+        "earlier fault returns of the customer (returns incidents_in_window)": (
             "SELECT count(*) FROM return_cases WHERE customer_id = :c AND reason IN "
             "('defective', 'damaged', 'wrong_item') AND status <> 'declined' AND created_at "
             ">= now() - interval '90 days'"
@@ -558,7 +558,7 @@ def explain(engine: Engine, order: Fresh) -> dict[str, str]:
             "SELECT max(completed_at) FROM stops WHERE order_id = :o AND outcome IN "
             "('delivered', 'exchanged')"
         ),
-        "the order's earlier refunds (returns _carry_out)": (
+        "the order's earlier refunds (returns carry_out)": (
             "SELECT COALESCE(SUM(refund_minor), 0) FROM return_cases WHERE order_id = :o "
             "AND id <> 0"
         ),

@@ -393,7 +393,7 @@ def _approve(
     food = all(line.food for line in lines)
     points = 0
     if fault and case.bonus_points == 0:  # an apology already credited is not repeated
-        incidents = return_services._incidents(session, case.customer_id, now, rules)
+        incidents = return_services.incidents_in_window(session, case.customer_id, now, rules)
         points = bonus(lines, incidents, rules)
     swap = case.resolution in (Resolution.REPLACEMENT, Resolution.EXCHANGE)
     # A collection already on the routes stays as it is: one bringing nothing new (the
@@ -406,7 +406,7 @@ def _approve(
     )
     if fault and food:
         refund, pickup, delivery = True, False, False
-    elif swap and visit in (None, StopKind.EXCHANGE) and return_services._in_stock(session, chosen):
+    elif swap and visit in (None, StopKind.EXCHANGE) and return_services.in_stock(session, chosen):
         refund, pickup, delivery = False, True, True
     else:
         refund, pickup, delivery = True, True, False
@@ -442,10 +442,10 @@ def _approve(
     )
     # The same bonus and refund as a decision by the policy, under the same ledger keys: a
     # case is never credited or refunded twice, whoever approved it.
-    return_services._carry_out(
+    return_services.carry_out(
         session, case, case.order, decision, chosen, wanted, now, loyalty_rules
     )
-    case.events[-1].user_id = user_id  # _carry_out wrote the decision into the timeline
+    case.events[-1].user_id = user_id  # carry_out wrote the decision into the timeline
     if pickup and visit is None:
         return_services.schedule_collection(session, case, now=now)
     elif not pickup and visit is not None:  # food refunded as it is: nothing to collect
@@ -600,7 +600,7 @@ def receive(
         message = say("We have your item back and checked it. Your money is on its way back.")
         chosen = [item.order_item for item in case.items]
         wanted = [return_services.Wanted(i.order_item_id, i.quantity) for i in case.items]
-        return_services._carry_out(
+        return_services.carry_out(
             session,
             case,
             case.order,

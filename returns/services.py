@@ -86,7 +86,7 @@ def returned_quantities(session: Session, order_item_ids: Sequence[int]) -> dict
     return out
 
 
-def _in_stock(session: Session, items: Sequence[OrderItem]) -> bool:
+def in_stock(session: Session, items: Sequence[OrderItem]) -> bool:
     """Whether each product has a lot that may be shipped (not blocked)."""
     for item in items:
         usable = session.scalar(
@@ -99,7 +99,11 @@ def _in_stock(session: Session, items: Sequence[OrderItem]) -> bool:
     return True
 
 
-def _incidents(session: Session, customer_id: int, now: datetime, rules: ReturnRules) -> int:
+def incidents_in_window(
+    session: Session, customer_id: int, now: datetime, rules: ReturnRules
+) -> int:
+    """The customer's fault returns (not declined) within the repeat window before ``now``: the
+    fast track is for a first incident (staff review counts them the same way)."""
     return int(
         session.scalar(
             select(func.count())
@@ -205,8 +209,8 @@ def start_return(
             now=now,
             tz=tz,
             already_returned=repeated,
-            incidents_in_repeat_window=_incidents(session, customer_id, now, rules),
-            in_stock=_in_stock(session, chosen),
+            incidents_in_repeat_window=incidents_in_window(session, customer_id, now, rules),
+            in_stock=in_stock(session, chosen),
         ),
         rules,
     )
@@ -234,7 +238,7 @@ def start_return(
     case.events = [ReturnEvent(at=now, message=say("Return started."))]
     session.add(case)
     session.flush()
-    _carry_out(session, case, order, decision, chosen, items, now, loyalty_rules)
+    carry_out(session, case, order, decision, chosen, items, now, loyalty_rules)
     if decision.pickup:
         schedule_collection(session, case, now=now)
     # The decision also goes to them in writing, with the link back to the case.
@@ -316,7 +320,7 @@ def schedule_collection(session: Session, case: ReturnCase, *, now: datetime) ->
     return stop
 
 
-def _carry_out(
+def carry_out(
     session: Session,
     case: ReturnCase,
     order: Order,
