@@ -47,3 +47,18 @@ def test_an_empty_oversized_or_non_image_upload_is_refused_naming_the_field(tmp_
 @pytest.mark.parametrize("name", ["../secret_key", "ab/../../x.jpg", "ab/" + "cd" * 32 + ".jpg"])
 def test_a_name_that_store_photo_did_not_make_finds_nothing(tmp_path, name):
     assert photo_path(name, root=tmp_path) is None
+
+
+def test_a_sent_photo_is_read_to_one_byte_past_the_limit_and_let_go():
+    """A 20 MB upload costs 8 MB and a byte of memory, enough to refuse it by its size."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from app.web.uploads import read_photo
+
+    stream = io.BytesIO(JPEG + b"\x00" * (20 * 2**20))
+    data = read_photo(FileStorage(stream=stream, filename="big.jpg"))
+
+    assert len(data) == MAX_PHOTO_BYTES + 1
+    assert stream.closed

@@ -38,7 +38,7 @@ from app.web.bounds import ID_RULE
 from app.web.database import db
 from app.web.forms import InspectionForm, ReportVisitForm
 from app.web.i18n import explain, localize
-from app.web.uploads import uploads
+from app.web.uploads import read_photo, uploads
 from app.web.words import FAILURE_REASON_NAMES, word
 
 bp = Blueprint("courier", __name__, url_prefix="/courier")
@@ -204,7 +204,7 @@ def inspect(shift_id: int) -> Response:
         photo = None
         upload = form.photo.data
         if upload is not None and getattr(upload, "filename", ""):
-            photo = store_photo(upload.read(), root=uploads())
+            photo = store_photo(read_photo(upload), root=uploads())
         record = inspection.submit(
             db(),
             shift_id=shift_id,

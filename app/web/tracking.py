@@ -44,7 +44,7 @@ from app.web.database import db
 from app.web.filters import day, local_time
 from app.web.i18n import explain, localize
 from app.web.portal import NEXT_STEP
-from app.web.uploads import uploads
+from app.web.uploads import read_photo, uploads
 from app.web.words import (
     FAILURE_REASON_NAMES,
     ORDER_STATUS_NAMES,
@@ -355,10 +355,7 @@ def start_return(token: str) -> Any:
         if len(files) > MAX_PHOTOS:
             errors.setdefault("photos", []).append(_("Send at most %(n)s photos.", n=MAX_PHOTOS))
         for upload in files[:MAX_PHOTOS]:
-            try:
-                data = upload.stream.read(MAX_PHOTO_BYTES + 1)
-            finally:
-                upload.close()
+            data = read_photo(upload)
             try:
                 check_photo(data, field="photos")
             except ValidationFailed as exc:

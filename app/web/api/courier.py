@@ -16,7 +16,7 @@ from app.db import utcnow
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.fleet import services as fleet_services
 from app.fleet.models import Courier
-from app.media import MAX_PHOTO_BYTES, photo_path, store_photo
+from app.media import photo_path, store_photo
 from app.messages import say
 from app.planning import events
 from app.planning.courier_day import DEFAULT_NAVIGATOR, courier_day
@@ -26,7 +26,7 @@ from app.web.auth import api_roles, current_api_user
 from app.web.background import queue
 from app.web.database import db
 from app.web.i18n import explain, localize_errors
-from app.web.uploads import uploads
+from app.web.uploads import read_photo, uploads
 
 PREFIX = "/courier"
 blp = Blueprint(
@@ -194,11 +194,7 @@ def post_photo() -> dict[str, str]:
     upload = request.files.get("photo")
     if upload is None:
         raise ValidationFailed({"photo": [say("Send a photo (JPEG, PNG or WebP).")]})
-    try:
-        data = upload.stream.read(MAX_PHOTO_BYTES + 1)
-    finally:
-        upload.close()  # a big one is a temporary file: let it go now
-    return {"photo": store_photo(data, root=uploads())}
+    return {"photo": store_photo(read_photo(upload), root=uploads())}
 
 
 def _status(exc: DomainError) -> int:

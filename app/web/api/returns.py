@@ -18,7 +18,7 @@ from app.customers.models import Customer
 from app.customers.services import customer_for_user
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.media import MAX_PHOTO_BYTES, photo_path, store_photo
+from app.media import photo_path, store_photo
 from app.messages import say
 from app.web.api.common import Id, Length, List, Nested, OneOf, Quantity, String, Text
 from app.web.api.loyalty import IDEMPOTENCY_KEY
@@ -26,7 +26,7 @@ from app.web.auth import api_roles, current_api_user
 from app.web.bounds import ID_RULE
 from app.web.database import db
 from app.web.i18n import localize
-from app.web.uploads import uploads
+from app.web.uploads import read_photo, uploads
 from returns import services as return_services
 from returns.models import ReturnCase
 from returns.policy import Resolution, ReturnReason
@@ -96,11 +96,7 @@ def post_photo() -> dict[str, str]:
     upload = request.files.get("photo")
     if upload is None:
         raise ValidationFailed({"photo": [say("Send a photo (JPEG, PNG or WebP).")]})
-    try:
-        data = upload.stream.read(MAX_PHOTO_BYTES + 1)
-    finally:
-        upload.close()  # a big one is a temporary file: let it go now
-    return {"photo": store_photo(data, root=uploads())}
+    return {"photo": store_photo(read_photo(upload), root=uploads())}
 
 
 @blp.route("", methods=["POST"])
