@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope, utcnow
 from loyalty.policy import LoyaltyRules
-from returns import review
+from returns import review, visits
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +65,26 @@ def escalate(
     if failed:
         raise RuntimeError(f"returns escalation: {failed} case(s) failed; see the log")
     return escalated, told
+
+
+def book_missed_visits(factory: sessionmaker[Session], *, now: datetime | None = None) -> int:
+    """Book again each return visit that was missed (returns.visits); returns how many.
+
+    Each case in its own transaction; two runs at once book one visit, as a case's stops are
+    unique per day."""
+    now = now or utcnow()
+    with session_scope(factory) as session:
+        cases = visits.missed_visits(session, now=now)
+    booked = failed = 0
+    for case_id in cases:
+        try:
+            with session_scope(factory) as session:
+                booked += visits.book_again(session, case_id=case_id, now=now) is not None
+        except Exception:  # the next case must not wait for this one; the next run retries
+            log.exception("returns: booking a missed visit of case %s again failed", case_id)
+            failed += 1
+    if booked:
+        log.info("returns: %d missed visits booked again", booked)
+    if failed:
+        raise RuntimeError(f"returns visits: {failed} case(s) failed; see the log")
+    return booked

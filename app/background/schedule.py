@@ -32,6 +32,7 @@ from app.planning.models import Plan
 from app.quality import services as quality_services
 from app.segments import services as segment_services
 from returns import review as return_review
+from returns import visits as return_visits
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,9 @@ def due_now(session: Session, *, now: datetime, schedule: Schedule) -> list[Due]
     else:
         if return_review.anything_to_watch(session, now=now, soon=soon):
             found.append(Due("returns-escalate", _grid(now, 5), "returns.escalate", {}))
+    # Every 15 minutes, while a return's courier visit was missed and not yet booked again.
+    if return_visits.missed_visits(session, now=now, limit=1):
+        found.append(Due("returns-visits", _grid(now, 15), "returns.book_missed_visits", {}))
     return found
 
 

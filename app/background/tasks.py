@@ -84,6 +84,10 @@ def _escalate_returns(factory: Factory) -> None:
     returns_jobs.escalate(factory)
 
 
+def _book_missed_visits(factory: Factory) -> None:
+    returns_jobs.book_missed_visits(factory)
+
+
 TASKS: dict[str, Callable[..., None]] = {
     "planning.solve": _solve,
     "planning.wave": _wave,
@@ -92,6 +96,7 @@ TASKS: dict[str, Callable[..., None]] = {
     "planning.watch_late": _watch_late,
     "loyalty.expire_points": _expire_points,
     "returns.escalate": _escalate_returns,
+    "returns.book_missed_visits": _book_missed_visits,
     "notifications.deliver": _deliver_notifications,
     "quality.invite_ratings": _invite_ratings,
     "segments.monthly_offers": _monthly_offers,
