@@ -59,7 +59,7 @@ class ReturnCase(Base):
     pickup: Mapped[bool] = mapped_column(Boolean, default=False)
     delivery: Mapped[bool] = mapped_column(Boolean, default=False)
     respond_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The promise (respond_by) watched: support told it is near, the customer told it broke,

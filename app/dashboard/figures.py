@@ -217,24 +217,38 @@ def due_stops(today: date) -> ColumnElement[bool]:
 
 
 def first_attempts() -> ColumnElement[bool]:
-    """Attempted delivery stops with no earlier attempt of the same order."""
+    """Attempted delivery stops on their order's first day of attempts.
+
+    Said as "no later than the order's earliest attempt" (a scalar subquery per stop): each
+    is one probe of ``ix_stops_attempts``. The same question as NOT EXISTS let PostgreSQL
+    hash every attempt ever made, on every read (bench/dashboard.py)."""
     earlier = Stop.__table__.alias("earlier")
-    return and_(
-        Stop.kind == StopKind.DELIVERY,
-        Stop.outcome.is_not(None),
-        ~select(earlier.c.id)
+    first_day = (
+        select(func.min(earlier.c.delivery_day))
         .where(
             earlier.c.order_id == Stop.order_id,
             earlier.c.kind == StopKind.DELIVERY,
             earlier.c.outcome.is_not(None),
-            earlier.c.delivery_day < Stop.delivery_day,
         )
-        .exists(),
+        .scalar_subquery()
+    )
+    return and_(
+        Stop.kind == StopKind.DELIVERY,
+        Stop.outcome.is_not(None),
+        Stop.delivery_day <= first_day,
     )
 
 
-def _depot(query, depot_id: int | None):  # type: ignore[no-untyped-def]
-    return query if depot_id is None else query.where(Stop.depot_id == depot_id)
+def depot_ids(session: Session, depot_id: int | None) -> list[int]:
+    """The depots to read: every one is named even for "all", so a week's stops are found
+    by ``ix_stops_depot_day`` rather than by reading the whole table."""
+    if depot_id is not None:
+        return [depot_id]
+    return list(session.scalars(select(Depot.id)))
+
+
+def _depot(query, depots: list[int]):  # type: ignore[no-untyped-def]
+    return query.where(Stop.depot_id.in_(depots))
 
 
 def dashboard(
@@ -253,6 +267,7 @@ def dashboard(
     tz = ZoneInfo(zone_name)
     today = now.astimezone(tz).date()
     first, last = week_range(today, weeks)
+    depots = depot_ids(session, depot_id)
     begin, end = day_bounds(first, last, tz)
 
     def week_of(day: date) -> date:
@@ -277,7 +292,7 @@ def dashboard(
             )
             .where(days, due_stops(today))
             .group_by(Stop.delivery_day),
-            depot_id,
+            depots,
         )
     )
     for day, due, promised, at_checkout, done in rows:
@@ -292,7 +307,7 @@ def dashboard(
             select(Stop.delivery_day, func.count(), _flag(delivered))
             .where(days, first_attempts())
             .group_by(Stop.delivery_day),
-            depot_id,
+            depots,
         )
     )
     for day, attempts, ok in rows:
@@ -310,7 +325,7 @@ def dashboard(
             .join(Stop, Stop.id == DeliveryRating.stop_id)
             .where(days)
             .group_by(Stop.delivery_day),
-            depot_id,
+            depots,
         )
     )
     for day, count, total, low in rows:

@@ -67,9 +67,12 @@ def _stop_rows(
     day_last: date,
     depot_id: int | None,
 ) -> tuple[list[Row], int]:
-    where = and_(condition, Stop.delivery_day >= day_first, Stop.delivery_day <= day_last)
-    if depot_id is not None:
-        where = and_(where, Stop.depot_id == depot_id)
+    where = and_(
+        condition,
+        Stop.delivery_day >= day_first,
+        Stop.delivery_day <= day_last,
+        Stop.depot_id.in_(f.depot_ids(session, depot_id)),
+    )
     ok = case((good, 1), else_=0)
     total = session.scalar(select(func.count()).select_from(Stop).where(where)) or 0
     rows = session.execute(
@@ -134,9 +137,11 @@ def figure_list(
         )
         return ListPage(figure, week, stop_columns, rows, total)
     if figure == Figure.RATINGS:
-        where = and_(Stop.delivery_day >= week, Stop.delivery_day <= last)
-        if depot_id is not None:
-            where = and_(where, Stop.depot_id == depot_id)
+        where = and_(
+            Stop.delivery_day >= week,
+            Stop.delivery_day <= last,
+            Stop.depot_id.in_(f.depot_ids(session, depot_id)),
+        )
         query = (
             select(DeliveryRating, Order.number, Customer.name, Stop.delivery_day)
             .join(Stop, Stop.id == DeliveryRating.stop_id)

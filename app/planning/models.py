@@ -76,6 +76,14 @@ class Stop(Base):
         ),
         # The dashboard's weekly figures read a depot's stops by day.
         Index("ix_stops_depot_day", "depot_id", "delivery_day"),
+        # "Was it the order's first attempt?": one probe per stop (the dashboard).
+        Index(
+            "ix_stops_attempts",
+            "order_id",
+            "delivery_day",
+            sqlite_where=text("kind = 'delivery' AND outcome IS NOT NULL"),
+            postgresql_where=text("kind = 'delivery' AND outcome IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
