@@ -111,7 +111,10 @@ def warn_late(
             why = cause or (
                 RUNNING_BEHIND if going else LATE_START if now >= route.start_at else REPLANNED
             )
-            points = rules.bonus_points
+            # Told while only at risk, the customer gets the words; the apology bonus is for a
+            # projection already past the promise (simulated, 89 % of at-risk stops still
+            # arrived in time: bench "Simulated days").
+            points = rules.bonus_points if p.projected_start > stop.window_end_at else 0
             key = f"late:{stop.id}"
 
             def hhmm(moment: datetime) -> str:

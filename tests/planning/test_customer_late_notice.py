@@ -19,34 +19,38 @@ from tests.planning.helpers import late_order, published
 FINISHED = datetime(2030, 1, 15, 10, 50, tzinfo=UTC)  # 13:50 in Moscow
 
 
-def late_day(session, day):  # type: ignore[no-untyped-def]
-    """The small day with a noon stop; the morning stop took until 13:50."""
+PAST_END = datetime(2030, 1, 15, 11, 5, tzinfo=UTC)  # 14:05 in Moscow: noon's window is over
+
+
+def late_day(session, day, finished=FINISHED):  # type: ignore[no-untyped-def]
+    """The small day with a noon stop; the morning stop took until 13:50 (or ``finished``)."""
     late_order(session, day, "RT-NOON", 55.73, 37.57, hour_utc=9)  # 12:00-14:00 local
     plan = published(session, day)
     morning, noon, evening = (v.stop for v in plan.routes[0].visits)
-    report_stop(session, stop_id=morning.id, report=Report.DELIVERED, at=FINISHED)
+    report_stop(session, stop_id=morning.id, report=Report.DELIVERED, at=finished)
     return plan, noon, evening
 
 
 def test_a_stop_leaving_its_window_tells_its_customer_once_with_cause_window_and_bonus(
     session, day, clock
 ):
-    """One message and one bonus for the noon stop; the evening stop is on time."""
-    clock(FINISHED)
-    plan, noon, _ = late_day(session, day)
+    """One message and one bonus for the noon stop, now projected past its window; the
+    evening stop is on time."""
+    clock(PAST_END)
+    plan, noon, _ = late_day(session, day, PAST_END)
 
     told = lateness.warn_late(
-        session, plan, now=FINISHED, rules=lateness.LatenessRules(bonus_points=50)
+        session, plan, now=PAST_END, rules=lateness.LatenessRules(bonus_points=50)
     )
     again = lateness.warn_late(
-        session, plan, now=FINISHED, rules=lateness.LatenessRules(bonus_points=50)
+        session, plan, now=PAST_END, rules=lateness.LatenessRules(bonus_points=50)
     )
 
     assert told == [noon.id]
     assert again == []
     (notice,) = session.scalars(select(Notification)).all()
     assert (notice.order_id, notice.kind) == (noon.order_id, "late")
-    view = stop_view(session, noon, now=FINISHED)
+    view = stop_view(session, noon, now=PAST_END)
     assert view.late
     moscow = ZoneInfo("Europe/Moscow")
     window = (
@@ -64,7 +68,7 @@ def test_a_stop_leaving_its_window_tells_its_customer_once_with_cause_window_and
     assert (noon.told_start_at, noon.told_end_at, noon.told_at) == (
         view.expected_start,
         view.expected_end,
-        FINISHED,
+        PAST_END,
     )
     assert noon.told_end_at > noon.window_end_at  # type: ignore[operator]
 
@@ -85,6 +89,24 @@ def test_the_watch_job_finds_todays_late_stops_and_a_second_run_adds_nothing(
     assert second == []
     session.expire_all()
     assert len(session.scalars(select(Notification)).all()) == 1
+
+
+def test_a_stop_only_at_risk_is_told_in_words_and_the_bonus_waits_for_real_lateness(
+    session, day, clock
+):
+    """At 13:50 the noon stop is projected just inside its window, too close to its end to
+    promise it: the customer is told, without points (most such stops still arrive in time)."""
+    clock(FINISHED)
+    plan, noon, _ = late_day(session, day)
+
+    told = lateness.warn_late(
+        session, plan, now=FINISHED, rules=lateness.LatenessRules(bonus_points=50)
+    )
+
+    assert told == [noon.id]
+    (notice,) = session.scalars(select(Notification)).all()
+    assert str(notice.message).endswith("We are sorry.")
+    assert session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "bonus")).all() == []
 
 
 def test_no_bonus_when_the_shop_gives_none(session, day, clock):
