@@ -37,7 +37,7 @@ screenshots: $(STAMP) translations
 
 run: $(STAMP) translations
 	$(BIN)/roundtrip db upgrade
-	$(BIN)/roundtrip demo
+	$(BIN)/roundtrip demo --history-weeks 6
 	@echo "Roundtrip is starting on http://127.0.0.1:5000 (Ctrl+C stops it)"
 	ROUNDTRIP_SCHEDULER=on $(BIN)/roundtrip run --host 127.0.0.1 --port 5000
 

@@ -138,16 +138,29 @@ def _factory():  # type: ignore[no-untyped-def]
     return session_factory()
 
 
+HISTORY_ORDERS_PER_DAY = 40  # a small shop's weeks: enough for every chart to show a trend
+
+
 @click.command("demo")
 @click.option("--quiet", is_flag=True, help="Do not print the demo logins.")
+@click.option(
+    "--history-weeks",
+    type=click.IntRange(0, 8),
+    default=0,
+    show_default=True,
+    help="Also simulate this many weeks up to yesterday in a second depot (the dashboard's "
+    "history), through the services, unless they are there already.",
+)
 @with_appcontext
-def demo(quiet: bool) -> None:
+def demo(quiet: bool, history_weeks: int) -> None:
     """Load a demo city day in Moscow (does nothing if it is already loaded)."""
     from app import demo as demo_data
     from app.db import session_scope
 
     with session_scope(_factory()) as session:
         summary = demo_data.load(session, today=True)
+    if history_weeks:
+        _history(history_weeks)
     if summary.created:
         couriers = say_n(
             "%(n)s courier with a vehicle and a shift",
@@ -288,7 +301,136 @@ def wave(kind: str, time_limit: float | None) -> None:
         _echo(say("Nothing to do: every order is already in its day's plan."))
 
 
-for _command in (db_group, demo, users_group, wave):
+def _history(weeks: int) -> None:
+    """Weeks of simulated days ending yesterday (Moscow), for the dashboard's charts."""
+    from zoneinfo import ZoneInfo
+
+    from app.db import utcnow
+    from app.simulation import world
+    from app.simulation.run import AlreadySimulated, Settings
+    from app.simulation.run import simulate as run_days
+
+    days = 7 * weeks
+    first = utcnow().astimezone(ZoneInfo(world.TIMEZONE)).date() - timedelta(days=days)
+    settings = Settings(
+        days=days,
+        orders_per_day=HISTORY_ORDERS_PER_DAY,
+        start=first,
+        time_limit_s=1.0,
+        draft_waves=(),
+    )
+    _echo(
+        say(
+            "Simulating %(days)s days of history for the dashboard, a line a day (about %(s)s "
+            "seconds)...",
+            days=days,
+            s=days * 4,
+        )
+    )
+    words = _voice()
+    try:
+        run_days(_factory(), settings, progress=lambda day: click.echo(words(day.line())))
+    except AlreadySimulated:
+        _echo(say("The dashboard's history is already there; nothing was simulated."))
+
+
+@click.command("simulate")
+@click.option("--days", type=click.IntRange(1, 60), required=True, help="Days to simulate.")
+@click.option(
+    "--orders-per-day", type=click.IntRange(1, 5000), required=True, help="Orders for each day."
+)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--start",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="First delivery day simulated (default: so that the last one is yesterday).",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Planning seconds per wave (default: by day size, as the scheduler's waves).",
+)
+@click.option(
+    "--draft-wave/--no-draft-wave",
+    default=True,
+    show_default=True,
+    help="An 18:00 draft plan that later checkouts are promised against (the scheduler's "
+    "default), or offers from the shifts alone until the cut-off.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None, help="Write the figures as JSON."
+)
+@with_appcontext
+def simulate(
+    days: int,
+    orders_per_day: int,
+    seed: int,
+    start: Any,
+    time_limit: float | None,
+    draft_wave: bool,
+    out: str | None,
+) -> None:
+    """Run whole days through the product's services on a simulated clock; print what the
+    customers experienced (and keep it all: the dashboard's history)."""
+    import json
+    import time
+    from datetime import time as clock_time
+    from zoneinfo import ZoneInfo
+
+    from app.db import utcnow
+    from app.errors import DomainError
+    from app.simulation import world
+    from app.simulation.run import Settings
+    from app.simulation.run import simulate as run_days
+
+    if start is None:  # history: the last simulated day is yesterday, in the depot's time
+        today = utcnow().astimezone(ZoneInfo(world.TIMEZONE)).date()
+        first = today - timedelta(days=days)
+    else:
+        first = start.date()
+    settings = Settings(
+        days=days,
+        orders_per_day=orders_per_day,
+        start=first,
+        seed=seed,
+        time_limit_s=time_limit,
+        draft_waves=(clock_time(18, 0),) if draft_wave else (),
+    )
+    words = _voice()
+    began = time.monotonic()
+    try:
+        outcome = run_days(_factory(), settings, progress=lambda day: click.echo(words(day.line())))
+    except DomainError as exc:
+        raise Refusal(exc.message or str(exc)) from exc
+    wall_s = round(time.monotonic() - began, 1)
+    for line in outcome.total.lines():
+        click.echo(words(line))
+    _echo(say("Wall time: %(seconds)s s.", seconds=str(wall_s)))
+    if outcome.stamped:
+        stamped = ", ".join(f"{table} {n}" for table, n in sorted(outcome.stamped.items()))
+        _echo(say("Rows given the simulated time by the clock: %(rows)s.", rows=stamped))
+    if out is not None:
+        report = {
+            "settings": {
+                "days": days,
+                "orders_per_day": orders_per_day,
+                "seed": seed,
+                "start": first.isoformat(),
+                "time_limit_s": time_limit,
+                "draft_wave": draft_wave,
+            },
+            "wall_s": wall_s,
+            "total": outcome.total.as_dict(),
+            "days": [d.as_dict() for d in outcome.days],
+            "stamped": outcome.stamped,
+        }
+        with open(out, "w", encoding="utf-8") as sink:
+            json.dump(report, sink, indent=1)
+
+
+for _command in (db_group, demo, users_group, wave, simulate):
     main.add_command(_command)
 
 

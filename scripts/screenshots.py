@@ -85,6 +85,15 @@ def main(base: str) -> None:
                 page.locator("main a[href*='/support/customers/']").first.click()
                 page.wait_for_load_state("networkidle")
                 page.screenshot(path=OUT / "support-customer-history.png", full_page=True)
+                # The dashboard over the simulated weeks (`roundtrip demo --history-weeks 6`):
+                # every depot, then the simulated one, then the list behind its on-time figure.
+                page.goto(base + "/dashboard/")
+                page.screenshot(path=OUT / "dashboard-all.png", full_page=True)
+                page.get_by_label("Depot").select_option(label="Simulated depot")
+                page.get_by_role("button", name="Show").click()
+                page.screenshot(path=OUT / "dashboard-depot.png", full_page=True)
+                page.get_by_test_id("figure-on_time").click()
+                page.screenshot(path=OUT / "dashboard-list.png", full_page=True)
             if login.role == "courier":
                 page.goto(base + "/dispatcher/")
                 page.screenshot(path=OUT / "forbidden.png")

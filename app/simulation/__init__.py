@@ -1,0 +1,1 @@
+"""Simulated days run through the product's own services (``roundtrip simulate``)."""
