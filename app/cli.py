@@ -159,8 +159,6 @@ def demo(quiet: bool, history_weeks: int) -> None:
 
     with session_scope(_factory()) as session:
         summary = demo_data.load(session, today=True)
-    if history_weeks:
-        _history(history_weeks)
     if summary.created:
         couriers = say_n(
             "%(n)s courier with a vehicle and a shift",
@@ -205,6 +203,8 @@ def demo(quiet: bool, history_weeks: int) -> None:
             )
     else:
         _echo(say("Demo data is already loaded; nothing was added."))
+    if history_weeks:
+        _history(history_weeks)
     if not quiet:
         _echo(say("Demo logins (role, e-mail, password):"))
         for login in demo_data.LOGINS:  # what a person types: as it is
