@@ -4,6 +4,7 @@ the other is told the slot is full, and the slot never holds more than it takes.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -24,8 +25,9 @@ SLOT = datetime(2030, 3, 1, 15, 30, tzinfo=UTC)  # 18:30 in Moscow
 
 @pytest.mark.concurrency
 def test_two_customers_take_a_slots_last_place_at_once_and_one_gets_it(
-    committed_factory: sessionmaker[Session],
+    committed_factory: sessionmaker[Session], clock: Callable[..., None]
 ) -> None:
+    clock(NOW)
     with session_scope(committed_factory) as s:
         people = [Customer(name=f"Caller {i}", phone=f"+7 900 000-00-0{i}") for i in (1, 2)]
         s.add_all(people)
