@@ -488,12 +488,3 @@ def _callbacks(
 
 def depots(session: Session) -> list[tuple[int, str]]:
     return [(d.id, d.name) for d in session.scalars(select(Depot).order_by(Depot.name))]
-
-
-def weeks_param(raw: object) -> int:
-    """The number of weeks asked for, kept within what the page shows."""
-    try:
-        value = int(str(raw))
-    except ValueError:
-        return WEEKS_DEFAULT
-    return max(WEEKS_MIN, min(WEEKS_MAX, value))

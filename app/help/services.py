@@ -27,7 +27,6 @@ Decisions, as made here:
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -47,6 +46,7 @@ from app.messages import Message, say
 from app.notifications import services as notifications
 from app.quality import services as quality
 from app.quality.models import QUESTION_TAG_MAX, CaseSource, CaseStatus, SupportCase
+from app.stats import median, p90
 
 __all__ = [
     "ASKED_WINDOW",
@@ -65,9 +65,7 @@ __all__ = [
     "callback_tasks",
     "faq",
     "faq_tags",
-    "median_s",
     "missed_callbacks",
-    "p90_s",
     "remind_missed",
     "request_callback",
     "response_times",
@@ -377,25 +375,6 @@ def save_faq(
 # --- Response times ------------------------------------------------------------------------
 
 
-def median_s(values: Sequence[float]) -> float | None:
-    """The median (the mean of the two middle values when their number is even)."""
-    ordered = sorted(values)
-    n = len(ordered)
-    if n == 0:
-        return None
-    middle = n // 2
-    return ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def p90_s(values: Sequence[float]) -> float | None:
-    """The 90th percentile by nearest rank: the smallest value that at least 90 % of the
-    values do not exceed."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    return ordered[math.ceil(0.9 * len(ordered)) - 1]
-
-
 @dataclass(frozen=True, slots=True)
 class ChannelTimes:
     """One contact channel's real response time over the last 30 days."""
@@ -425,8 +404,8 @@ def response_times(session: Session, *, now: datetime) -> list[ChannelTimes]:
         ChannelTimes(
             channel=channel,
             answered=len(times),
-            median_s=median_s(times),
-            p90_s=p90_s(times),
+            median_s=median(times),
+            p90_s=p90(times),
         )
         for channel, times in by_channel.items()
     ]

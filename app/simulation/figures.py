@@ -26,7 +26,6 @@ own count: offers are answers to a page, not rows.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -41,6 +40,7 @@ from app.orders.models import Order
 from app.planning.enums import FailureReason, StopKind, StopOutcome
 from app.planning.models import Plan, PlanRoute, PlanVisit, Stop
 from app.quality.models import DeliveryRating, NpsAnswer, SupportCase
+from app.stats import median, p90
 from returns.models import ReturnCase
 from returns.policy import Outcome, Rule
 
@@ -57,12 +57,10 @@ class Latency:
     def of(cls, hours: list[float]) -> Latency:
         if not hours:
             return cls(0, None, None)
-        ordered = sorted(hours)
-        n = len(ordered)
-        middle = (ordered[(n - 1) // 2] + ordered[n // 2]) / 2
-        # Nearest rank: the smallest value at least 90 % of the cases do not exceed.
-        p90 = ordered[math.ceil(0.9 * n) - 1]
-        return cls(n, round(middle, 2), round(p90, 2))
+        middle, high = median(hours), p90(hours)
+        assert middle is not None  # hours is not empty
+        assert high is not None
+        return cls(len(hours), round(middle, 2), round(high, 2))
 
 
 @dataclass(frozen=True, slots=True)

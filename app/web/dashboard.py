@@ -116,6 +116,15 @@ def _depot_id() -> int | None:
     return int(raw)
 
 
+def _weeks() -> int:
+    """The number of weeks asked for, kept within what the page shows."""
+    try:
+        value = int(request.args.get("weeks", fig.WEEKS_DEFAULT))
+    except ValueError:
+        return fig.WEEKS_DEFAULT
+    return max(fig.WEEKS_MIN, min(fig.WEEKS_MAX, value))
+
+
 def _shop_timezone() -> str:
     return str(current_app.config.get("SCHEDULER_TIMEZONE") or "Europe/Moscow")
 
@@ -243,7 +252,7 @@ def _cards(board: fig.Dashboard) -> dict[str, Any]:
 @area_required("dashboard")
 def index() -> str:
     depot_id = _depot_id()
-    weeks = fig.weeks_param(request.args.get("weeks", fig.WEEKS_DEFAULT))
+    weeks = _weeks()
     board = fig.dashboard(
         db(), now=utcnow(), depot_id=depot_id, shop_timezone=_shop_timezone(), weeks=weeks
     )
@@ -275,13 +284,11 @@ def figure(figure: str, week: str) -> str:
     if not date(2000, 1, 1) <= start <= date(2100, 1, 1):
         abort(404)
     depot_id = None if chosen in SHOP_WIDE else _depot_id()
-    zone = _shop_timezone()
-    if depot_id is not None:
-        zone = db().get_one(Depot, depot_id).timezone
+    depot = db().get_one(Depot, depot_id) if depot_id is not None else None
+    zone = depot.timezone if depot is not None else _shop_timezone()
     page = figure_list(
         db(), figure=chosen, week=start, depot_id=depot_id, now=utcnow(), timezone=zone
     )
-    depot = db().get(Depot, depot_id) if depot_id is not None else None
     return render_template(
         "dashboard/list.html",
         page=page,
