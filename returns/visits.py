@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.messages import say
 from app.notifications import services as notifications
+from app.notifications.models import Notification
 from app.planning.enums import StopOutcome
 from app.planning.models import Stop
 from returns import services as return_services
@@ -45,17 +46,31 @@ def _missed(now: datetime) -> ColumnElement[bool]:
     )
 
 
+def _handed_to_support(case_id: int) -> str:
+    return f"return-visits:{case_id}"
+
+
 def missed_visits(session: Session, *, now: datetime, limit: int | None = None) -> list[int]:
-    """Return cases whose latest visit was missed and is not yet booked again (their ids)."""
-    query = (
-        select(ReturnCase.id)
-        .join(Stop, Stop.return_case_id == ReturnCase.id)
-        .where(_missed(now), ReturnCase.status != Outcome.DECLINED.value)
-        .order_by(ReturnCase.id)
+    """Return cases whose latest visit was missed and is not yet booked again, nor handed to
+    support after ``MAX_VISITS`` (their ids): the scheduler stops looking once support has it."""
+    found = list(
+        session.scalars(
+            select(ReturnCase.id)
+            .join(Stop, Stop.return_case_id == ReturnCase.id)
+            .where(_missed(now), ReturnCase.status != Outcome.DECLINED.value)
+            .order_by(ReturnCase.id)
+        )
     )
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.scalars(query))
+    if found:
+        handed = set(
+            session.scalars(
+                select(Notification.key).where(
+                    Notification.key.in_([_handed_to_support(i) for i in found])
+                )
+            )
+        )
+        found = [i for i in found if _handed_to_support(i) not in handed]
+    return found if limit is None else found[:limit]
 
 
 def book_again(session: Session, *, case_id: int, now: datetime) -> Stop | None:
@@ -87,7 +102,7 @@ def book_again(session: Session, *, case_id: int, now: datetime) -> Stop | None:
                 number=number,
                 visits=visits or 0,
             ),
-            key=f"return-visits:{case.id}",
+            key=_handed_to_support(case.id),
             now=now,
             order_id=case.order_id,
             case_id=case.id,
